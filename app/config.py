@@ -1,0 +1,109 @@
+"""Every setting of Playdeck: its environment variable, default and unit.
+
+Settings are read once, when the app or the worker starts. Nothing else in the code
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Modules an ad-hoc job may use. Anything else is refused by the form and the API.
+ADHOC_MODULES = (
+    "command",
+    "shell",
+    "ping",
+    "setup",
+    "copy",
+    "file",
+    "service",
+    "package",
+    "script",
+    "raw",
+)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PLAYDECK_{name}", default)
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """A secret key kept in the instance folder, made once on first start."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Folder for the SQLite file, the generated secret key and the embedded Redis.
+    instance_dir: Path
+    # SQLAlchemy URL of the database.
+    database_url: str
+    # Redis URL; unix:// or redis://. Unset means the launcher's embedded server.
+    redis_url: str
+    # True when no PLAYDECK_REDIS_URL was given: the launcher starts Redis itself.
+    redis_embedded: bool
+    # Signs sessions and CSRF tokens, and derives the key that encrypts credentials.
+    secret_key: str
+    # Scratch folders of runs (private data dirs) are made under this folder.
+    data_dir: Path
+    # "production" refuses to start without PLAYDECK_SECRET_KEY.
+    env: str = "development"
+    # Name of the RQ queue that carries runs.
+    queue_name: str = "playdeck-runs"
+    # Seconds a run may last when its job gives no timeout.
+    default_timeout: int = 3600
+    # Seconds ansible-playbook gets to stop after SIGTERM before the rest is killed.
+    stop_grace: float = 5.0
+    # Seconds between two checks of a run's cancel flag and deadline.
+    poll_interval: float = 0.2
+    # Events are written when this many are waiting ...
+    event_batch_size: int = 200
+    # ... or when the oldest waiting one is this many seconds old.
+    event_batch_seconds: float = 0.2
+    # Lines a run page shows at once; older ones come on demand.
+    log_window: int = 2000
+    # Rows on one page of a list.
+    page_size: int = 25
+    # Check SSH host keys (off by default: hosts are added by the team itself).
+    host_key_checking: bool = False
+    adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        instance_dir = Path(_env("INSTANCE_DIR", str(ROOT / "instance"))).resolve()
+        env = _env("ENV", "development")
+
+        secret_key = _env("SECRET_KEY", "")
+        if not secret_key:
+            if env == "production":
+                raise RuntimeError("PLAYDECK_SECRET_KEY must be set in production")
+            secret_key = _read_or_create_secret(instance_dir / "secret_key")
+
+        redis_url = _env("REDIS_URL", "")
+        return cls(
+            instance_dir=instance_dir,
+            database_url=_env(
+                "DATABASE_URL", f"sqlite:///{instance_dir / 'playdeck.sqlite3'}"
+            ),
+            redis_url=redis_url or f"unix://{instance_dir / 'redis.sock'}",
+            redis_embedded=not redis_url,
+            secret_key=secret_key,
+            data_dir=Path(_env("DATA_DIR", str(instance_dir / "runs"))).resolve(),
+            env=env,
+            default_timeout=int(_env("DEFAULT_TIMEOUT", "3600")),
+            stop_grace=float(_env("STOP_GRACE", "5")),
+            host_key_checking=_env("HOST_KEY_CHECKING", "false").lower()
+            in ("1", "true", "yes"),
+        )

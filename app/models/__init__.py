@@ -1,0 +1,25 @@
+"""The database models, one module per concept."""
+
+from app.models.credential import Credential, CredentialKind
+from app.models.event import Event
+from app.models.host import Connection, Group, Host
+from app.models.job import Job, JobKind
+from app.models.playbook import Playbook, PlaybookFile
+from app.models.run import Run, RunStatus
+from app.models.timeutil import utcnow
+
+__all__ = [
+    "Connection",
+    "Credential",
+    "CredentialKind",
+    "Event",
+    "Group",
+    "Host",
+    "Job",
+    "JobKind",
+    "Playbook",
+    "PlaybookFile",
+    "Run",
+    "RunStatus",
+    "utcnow",
+]

@@ -1,0 +1,113 @@
+"""Runs: one execution of a job, with its status, timings and per-host stats."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.job import Job
+from app.models.timeutil import utcnow
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+TERMINAL_STATUSES = tuple(status for status in RunStatus if status.terminal)
+
+# The counters ansible reports for each host, in the order pages show them.
+STAT_KEYS = ("ok", "changed", "failed", "unreachable", "skipped")
+
+
+class Run(db.Model):
+    __table_args__ = (Index("ix_run_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(
+        String(16), default=RunStatus.QUEUED, index=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    rc: Mapped[int | None]
+    # Per host: {"ok": n, "changed": n, "failed": n, "unreachable": n, "skipped": n}.
+    stats: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON, default=dict)
+    # Why the run ended `error`, `canceled` or `timeout`, for a person to read.
+    error: Mapped[str] = mapped_column(Text, default="")
+    rq_job_id: Mapped[str | None] = mapped_column(String(64))
+    # Set when someone asks a running run to stop.
+    cancel_requested_at: Mapped[datetime | None]
+    # What ran, frozen at launch, so history stays true when the job changes.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    job: Mapped[Job] = relationship()
+
+    @property
+    def state(self) -> RunStatus:
+        return RunStatus(self.status)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or to now while running."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    def totals(self) -> dict[str, int]:
+        """The per-host counters summed over all hosts."""
+        return {
+            key: sum(host.get(key, 0) for host in self.stats.values())
+            for key in STAT_KEYS
+        }
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.status}>"
+
+
+def mark_running(run_id: int) -> bool:
+    """queued -> running; False when the run had left `queued` (say, canceled)."""
+    result = db.session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+        .values(status=RunStatus.RUNNING, started_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def mark_finished(
+    run_id: int,
+    status: RunStatus,
+    only_from: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING),
+    **fields: Any,
+) -> bool:
+    """Write a terminal status unless the run already has one: the first one wins.
+
+    `only_from` narrows the statuses the run may be leaving; `fields` may set `rc`,
+    `stats` and `error`. Returns whether this call wrote.
+    """
+    assert status.terminal, status
+    result = db.session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status.in_(only_from))
+        .values(status=status, finished_at=utcnow(), **fields)
+    )
+    db.session.commit()
+    return result.rowcount == 1

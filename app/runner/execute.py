@@ -1,0 +1,169 @@
+"""One ansible-runner call for one run, with cancel, timeout and clean-up."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ansible_runner
+
+from app.runner import process
+from app.runner.sink import EventSink
+from app.runner.spec import RunSpec
+from app.runner.workspace import (
+    ansible_environment,
+    inventory,
+    scratch_folder,
+    write_project,
+    write_secrets,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """How a run ended, as the worker reports it to the RQ callbacks."""
+
+    status: str
+    rc: int | None
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "rc": self.rc,
+            "stats": self.stats,
+            "error": self.error,
+        }
+
+
+class StopControl:
+    """ansible-runner's cancel callback: stops a run that is canceled or too long.
+
+    Stopping asks ansible-playbook first (SIGTERM), then, after `grace` seconds,
+    answers True so that ansible-runner kills its process group; whatever of the
+    run is still alive after that is killed by marker.
+    """
+
+    def __init__(
+        self,
+        marker: str,
+        cancel_requested: Callable[[], bool],
+        timeout: float,
+        grace: float,
+        on_tick: Callable[[], None],
+    ) -> None:
+        self.marker = marker
+        self.cancel_requested = cancel_requested
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.grace = grace
+        self.on_tick = on_tick
+        self.reason: str | None = None
+        self._stop_started = 0.0
+
+    def __call__(self) -> bool:
+        self.on_tick()
+        if self.reason is None:
+            if self.cancel_requested():
+                self.reason = "canceled"
+            elif time.monotonic() >= self.deadline:
+                self.reason = "timeout"
+            else:
+                return False
+            log.info("stopping run marker=%s reason=%s", self.marker, self.reason)
+            self._stop_started = time.monotonic()
+            process.terminate_children(self.marker)
+        return time.monotonic() - self._stop_started >= self.grace
+
+
+def execute(
+    spec: RunSpec,
+    data_dir: Path,
+    sink: EventSink,
+    cancel_requested: Callable[[], bool],
+    *,
+    grace: float,
+    poll_interval: float,
+    host_key_checking: bool,
+) -> Outcome:
+    with scratch_folder(data_dir, spec.run_id) as folder:
+        stop = StopControl(
+            spec.marker, cancel_requested, spec.timeout, grace, on_tick=sink.tick
+        )
+        try:
+            runner = _run(spec, folder, sink, stop, poll_interval, host_key_checking)
+        finally:
+            left = process.kill_all(spec.marker)
+            if left:
+                log.info("killed %s leftover processes of run %s", left, spec.run_id)
+            sink.flush()
+
+    return _outcome(spec, runner, sink, stop)
+
+
+def _run(spec, folder, sink, stop, poll_interval, host_key_checking):
+    cmdline = write_secrets(folder, spec.credential)
+    kwargs = {
+        "private_data_dir": str(folder),
+        "inventory": inventory(spec),
+        "extravars": spec.extra_vars,
+        "envvars": ansible_environment(
+            folder, process.MARKER_VARIABLE, spec.marker, host_key_checking
+        ),
+        "forks": spec.forks,
+        "event_handler": sink.handle,
+        "cancel_callback": stop,
+        "quiet": True,
+        "settings": {
+            "pexpect_timeout": poll_interval,
+            "suppress_output_file": True,
+            "suppress_ansible_output": True,
+        },
+    }
+    if cmdline:
+        kwargs["cmdline"] = shlex.join(cmdline)
+    if spec.kind == "adhoc":
+        kwargs.update(
+            host_pattern="all", module=spec.module, module_args=spec.args or None
+        )
+    else:
+        write_project(folder, spec.playbook_files)
+        kwargs["playbook"] = spec.entry
+    return ansible_runner.run(**kwargs)
+
+
+def _outcome(spec: RunSpec, runner, sink: EventSink, stop: StopControl) -> Outcome:
+    stats = sink.stats
+    if stop.reason == "canceled":
+        return Outcome("canceled", runner.rc, stats, "canceled while running")
+    if stop.reason == "timeout":
+        return Outcome(
+            "timeout", runner.rc, stats, f"stopped after the {spec.timeout} s timeout"
+        )
+    if runner.status == "successful":
+        return Outcome("successful", runner.rc, stats)
+    if runner.status == "failed":
+        return Outcome("failed", runner.rc, stats, _failure_reason(runner.rc, stats))
+    return Outcome(
+        "error", runner.rc, stats, f"ansible-runner ended with status {runner.status}"
+    )
+
+
+def _failure_reason(rc: int | None, stats: dict[str, dict[str, int]]) -> str:
+    failed = sorted(h for h, s in stats.items() if s.get("failed"))
+    unreachable = sorted(h for h, s in stats.items() if s.get("unreachable"))
+    parts = []
+    if failed:
+        parts.append("failed on " + ", ".join(failed))
+    if unreachable:
+        parts.append("unreachable: " + ", ".join(unreachable))
+    if not parts:
+        parts.append(f"ansible exited with code {rc}; see the log")
+    return "; ".join(parts)

@@ -1,0 +1,131 @@
+"""The event sink: ansible-runner's events into the database, in batches.
+
+ansible-runner calls `handle` for every event and the cancel check (which calls
+`tick`) every poll interval, both from the same thread, so the sink needs no lock.
+Events wait in memory until enough of them are there or the oldest is old enough,
+then go in with one multi-row insert and one update of the run's live counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from app.extensions import db
+from app.models import Event, Run
+from app.models.run import STAT_KEYS
+from app.models.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# ansible-runner event name -> the per-host counter it moves.
+_COUNTED = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+# Final stats of `playbook_on_stats` -> our counter names.
+_FINAL_STATS = {
+    "ok": "ok",
+    "changed": "changed",
+    "failures": "failed",
+    "dark": "unreachable",
+    "skipped": "skipped",
+}
+
+
+class EventSink:
+    def __init__(self, run_id: int, batch_size: int, batch_seconds: float) -> None:
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.seq = 0
+        self.stats: dict[str, dict[str, int]] = {}
+        self.final_stats_seen = False
+        self._pending: list[dict[str, Any]] = []
+        self._oldest = 0.0
+        self._stats_changed = False
+
+    def handle(self, event: dict[str, Any]) -> bool:
+        """ansible-runner's event handler; False keeps the event off the disk."""
+        data = event.get("event_data") or {}
+        name = event.get("event", "")
+        self._count(name, data)
+
+        stdout = (event.get("stdout") or "").replace("\r\n", "\n")
+        self.seq += 1
+        if not self._pending:
+            self._oldest = time.monotonic()
+        self._pending.append(
+            {
+                "run_id": self.run_id,
+                "seq": self.seq,
+                "type": name[:64],
+                "host": (data.get("host") or None),
+                "task": (data.get("task") or None),
+                "stdout": stdout,
+                "created_at": utcnow(),
+            }
+        )
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+        return False
+
+    def tick(self) -> None:
+        """Write waiting events once the oldest has waited long enough."""
+        if (
+            self._pending
+            and time.monotonic() - self._oldest >= self.batch_seconds
+            or self._stats_changed
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            db.session.execute(insert(Event), self._pending)
+            self._pending = []
+        if self._stats_changed:
+            db.session.execute(
+                update(Run).where(Run.id == self.run_id).values(stats=self.stats)
+            )
+            self._stats_changed = False
+        db.session.commit()
+
+    def _count(self, name: str, data: dict[str, Any]) -> None:
+        if name == "playbook_on_stats":
+            self._take_final_stats(data)
+            return
+        counter = _COUNTED.get(name)
+        host = data.get("host")
+        if counter is None or not host or self.final_stats_seen:
+            return
+        host_stats = self._host(host)
+        result = data.get("res") or {}
+        if counter == "failed" and data.get("ignore_errors"):
+            counter = "ok"
+        host_stats[counter] += 1
+        if counter == "ok" and result.get("changed"):
+            host_stats["changed"] += 1
+        self._stats_changed = True
+
+    def _take_final_stats(self, data: dict[str, Any]) -> None:
+        """ansible's own totals replace the running count at the end of a play."""
+        final: dict[str, dict[str, int]] = {}
+        for theirs, ours in _FINAL_STATS.items():
+            for host, count in (data.get(theirs) or {}).items():
+                final.setdefault(host, dict.fromkeys(STAT_KEYS, 0))[ours] = count
+        for host in data.get("processed") or {}:
+            final.setdefault(host, dict.fromkeys(STAT_KEYS, 0))
+        self.stats = final
+        self.final_stats_seen = True
+        self._stats_changed = True
+
+    def _host(self, host: str) -> dict[str, int]:
+        if host not in self.stats:
+            self.stats[host] = dict.fromkeys(STAT_KEYS, 0)
+        return self.stats[host]

@@ -1,0 +1,50 @@
+"""What a run needs from the database, as plain values."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    name: str
+    address: str
+    port: int
+    connection: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    kind: str
+    username: str
+    secret: str
+    become_password: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: int
+    kind: str
+    hosts: tuple[HostSpec, ...]
+    group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    module: str = ""
+    args: str = ""
+    playbook_files: dict[str, str] = field(default_factory=dict)
+    entry: str = ""
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    forks: int = 5
+    # Seconds.
+    timeout: int = 3600
+    credential: CredentialSpec | None = None
+    # Tells this run's processes apart from every other's, across workers.
+    marker: str = ""
+
+
+def run_marker(run_id: int, database_url: str) -> str:
+    """A value set in the environment of every process of one run."""
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:10]
+    return f"{digest}-{run_id}"

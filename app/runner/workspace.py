@@ -1,0 +1,132 @@
+"""The scratch folder of one run: ansible-runner's private data dir.
+
+It holds the project files, the inventory, the credential files and ansible's own
+temporary and control-path folders, and is removed when the run ends, so that no
+secret outlives its run on the worker's disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.runner.spec import CredentialSpec, RunSpec
+
+
+@contextmanager
+def scratch_folder(parent: Path, run_id: int) -> Iterator[Path]:
+    parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def inventory(spec: RunSpec) -> dict[str, Any]:
+    """An Ansible inventory of the run's hosts and the groups they belong to."""
+    hosts: dict[str, dict[str, Any]] = {}
+    children: dict[str, dict[str, Any]] = {}
+    for host in spec.hosts:
+        hosts[host.name] = _host_vars(host)
+        for group in host.groups:
+            entry = children.setdefault(
+                group, {"hosts": {}, "vars": spec.group_vars.get(group, {})}
+            )
+            entry["hosts"][host.name] = {}
+    return {"all": {"hosts": hosts, "children": children}}
+
+
+def _host_vars(host) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        "ansible_host": host.address,
+        "ansible_port": host.port,
+        "ansible_connection": host.connection,
+    }
+    if host.connection == "local":
+        # The worker's own interpreter has what modules need; discovery on these
+        # machines may pick one that does not exist.
+        variables["ansible_python_interpreter"] = sys.executable
+    variables.update(host.vars)
+    return variables
+
+
+def write_secrets(folder: Path, credential: CredentialSpec | None) -> list[str]:
+    """Write the credential as files readable by this user only.
+
+    Returns the extra command-line arguments that point ansible at them. The vars
+    file is passed with `-e @file`, so no secret appears on a command line.
+    """
+    if credential is None:
+        return []
+    secrets_dir = folder / "secrets"
+    secrets_dir.mkdir(mode=0o700)
+
+    variables: dict[str, Any] = {}
+    if credential.username:
+        variables["ansible_user"] = credential.username
+    if credential.kind == "ssh_key":
+        key_file = secrets_dir / "ssh_key"
+        _write_private(key_file, credential.secret.strip() + "\n")
+        variables["ansible_ssh_private_key_file"] = str(key_file)
+    else:
+        variables["ansible_password"] = credential.secret
+    if credential.become_password:
+        variables["ansible_become_password"] = credential.become_password
+
+    vars_file = secrets_dir / "vars.json"
+    _write_private(vars_file, json.dumps(variables))
+    return ["-e", f"@{vars_file}"]
+
+
+def write_project(folder: Path, files: dict[str, str]) -> Path:
+    project = folder / "project"
+    project.mkdir()
+    for name, text in files.items():
+        path = (project / name).resolve()
+        if not path.is_relative_to(project.resolve()):
+            raise ValueError(f"file name {name!r} leaves the project folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return project
+
+
+def ansible_environment(
+    folder: Path, marker_variable: str, marker: str, host_key_checking: bool
+) -> dict[str, str]:
+    home = folder / "ansible"
+    (home / "tmp").mkdir(parents=True)
+    (home / "cp").mkdir()
+    return {
+        marker_variable: marker,
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
+        "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(home / "cp"),
+        "ANSIBLE_FORCE_COLOR": "1",
+        "ANSIBLE_NOCOLOR": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_HOST_KEY_CHECKING": str(host_key_checking),
+        "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+        "PATH": _path_with_interpreter_bin(),
+    }
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def _path_with_interpreter_bin() -> str:
+    """PATH with the folder of this Python first, where ansible-playbook lives."""
+    here = str(Path(sys.executable).parent)
+    rest = os.environ.get("PATH", "")
+    return here if not rest else f"{here}{os.pathsep}{rest}"

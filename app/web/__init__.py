@@ -1,0 +1,23 @@
+"""The HTML pages. Views parse input, call a service and render; no rule lives here."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+
+from app.web.filters import register_filters
+
+
+def register_web(app: Flask) -> None:
+    from app.web import credentials, groups, hosts, jobs, playbooks, quick, runs
+
+    for module in (hosts, groups, credentials, playbooks, jobs, quick, runs):
+        app.register_blueprint(module.bp)
+    register_filters(app)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("runs.index"))
+
+    @app.context_processor
+    def htmx_state():
+        return {"is_htmx": request.headers.get("HX-Request") == "true"}

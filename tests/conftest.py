@@ -1,0 +1,133 @@
+"""Real parts for every test: a Redis server, a database migrated for real, and
+ansible against localhost.
+
+- `app` is a Playdeck app on a fresh database (SQLite; tests marked
+  `all_databases` also run on the PostgreSQL of PLAYDECK_TEST_DATABASE_URL).
+- `client` is its test client; `helpers.csrf_token(client)` gives the token forms
+  need.
+- `run_worker()` executes everything queued with a real RQ worker (burst).
+- `make` builds rows: `make.host()`, `make.job()`, ...
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from rq import Worker
+from sqlalchemy import create_engine, text
+
+from app import create_app, tasks
+from app.config import Settings
+from app.embedded_redis import EmbeddedRedis
+from app.extensions import db
+from app.queue import redis_connection, run_queue
+
+from factories import Factory
+
+PG_URL = os.environ.get("PLAYDECK_TEST_DATABASE_URL", "")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if PG_URL and metafunc.definition.get_closest_marker("all_databases"):
+            backends.append("postgresql")
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.sock")
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    """A database migrated to the newest schema, once per backend."""
+    if backend == "postgresql":
+        url = PG_URL
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'playdeck.sqlite3'}"
+
+    app = create_app(_settings(tmp_path_factory.mktemp("instance"), url, ""))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _settings(instance: Path, database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        instance_dir=instance,
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_embedded=False,
+        secret_key="test-secret-key-not-for-production",
+        data_dir=instance / "runs",
+        stop_grace=2.0,
+        default_timeout=120,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_server) -> Settings:
+    return _settings(tmp_path / "instance", database_url, redis_server.url)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    tasks.bind_app(app)
+    with app.app_context():
+        redis_connection().flushdb()
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app) -> Factory:
+    return Factory()
+
+
+@pytest.fixture
+def run_worker(app):
+    """Execute every queued run with a real RQ worker, forking a work-horse each."""
+
+    def work() -> None:
+        worker = Worker(
+            [run_queue()],
+            connection=redis_connection(),
+            work_horse_killed_handler=tasks.on_horse_killed,
+        )
+        worker.work(burst=True)
+        db.session.expire_all()
+
+    return work

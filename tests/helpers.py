@@ -1,0 +1,21 @@
+"""Small helpers tests import: `from helpers import csrf_token`."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, as a page hands it to HTMX."""
+    page = client.get("/runs/")
+    match = _TOKEN.search(page.get_data(as_text=True))
+    assert match, "pages carry the CSRF token in hx-headers"
+    return match.group(1)
+
+
+def with_settings(app, **changes) -> None:
+    """Change settings of a running test app (say, a shorter timeout)."""
+    app.config["PLAYDECK"] = dataclasses.replace(app.config["PLAYDECK"], **changes)
