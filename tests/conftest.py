@@ -25,6 +25,7 @@ from app.embedded_redis import EmbeddedRedis
 from app.extensions import db
 from app.queue import redis_connection, run_queue
 
+import sshd
 from factories import Factory
 
 PG_URL = os.environ.get("PLAYDECK_TEST_DATABASE_URL", "")
@@ -43,6 +44,19 @@ def redis_server(tmp_path_factory):
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.sock")
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory):
+    """A real sshd on 127.0.0.1; missing sshd fails in CI and skips elsewhere."""
+    missing = sshd.available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"the SSH tests need an sshd: {missing}")
+        pytest.skip(f"no sshd here: {missing}")
+    server = sshd.start(tmp_path_factory.mktemp("sshd"))
+    yield server
+    sshd.stop(server)
 
 
 @pytest.fixture(scope="session")

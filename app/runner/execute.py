@@ -93,12 +93,12 @@ def execute(
     poll_interval: float,
     host_key_checking: bool,
 ) -> Outcome:
-    with scratch_folder(data_dir, spec.run_id) as folder:
+    with scratch_folder(data_dir, spec.run_id) as scratch:
         stop = StopControl(
             spec.marker, cancel_requested, spec.timeout, grace, on_tick=sink.tick
         )
         try:
-            runner = _run(spec, folder, sink, stop, poll_interval, host_key_checking)
+            runner = _run(spec, scratch, sink, stop, poll_interval, host_key_checking)
         finally:
             left = process.kill_all(spec.marker)
             if left:
@@ -108,14 +108,14 @@ def execute(
     return _outcome(spec, runner, sink, stop)
 
 
-def _run(spec, folder, sink, stop, poll_interval, host_key_checking):
-    cmdline = write_secrets(folder, spec.credential)
+def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
+    cmdline = write_secrets(scratch.root, spec.credential)
     kwargs = {
-        "private_data_dir": str(folder),
+        "private_data_dir": str(scratch.root),
         "inventory": inventory(spec),
         "extravars": spec.extra_vars,
         "envvars": ansible_environment(
-            folder, process.MARKER_VARIABLE, spec.marker, host_key_checking
+            scratch, process.MARKER_VARIABLE, spec.marker, host_key_checking
         ),
         "forks": spec.forks,
         "event_handler": sink.handle,
@@ -134,7 +134,7 @@ def _run(spec, folder, sink, stop, poll_interval, host_key_checking):
             host_pattern="all", module=spec.module, module_args=spec.args or None
         )
     else:
-        write_project(folder, spec.playbook_files)
+        write_project(scratch.root, spec.playbook_files)
         kwargs["playbook"] = spec.entry
     return ansible_runner.run(**kwargs)
 

@@ -14,20 +14,31 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.runner.spec import CredentialSpec, RunSpec
 
 
+@dataclass(frozen=True)
+class Scratch:
+    root: Path
+    # SSH control sockets: a unix socket path is limited to 108 bytes, too short
+    # for a folder under a deep data dir, so these live in a short one of their own.
+    control: Path
+
+
 @contextmanager
-def scratch_folder(parent: Path, run_id: int) -> Iterator[Path]:
+def scratch_folder(parent: Path, run_id: int) -> Iterator[Scratch]:
     parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=parent))
+    root = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=parent))
+    control = Path(tempfile.mkdtemp(prefix="pd-cp-"))
     try:
-        yield path
+        yield Scratch(root, control)
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(control, ignore_errors=True)
 
 
 def inventory(spec: RunSpec) -> dict[str, Any]:
@@ -99,17 +110,16 @@ def write_project(folder: Path, files: dict[str, str]) -> Path:
 
 
 def ansible_environment(
-    folder: Path, marker_variable: str, marker: str, host_key_checking: bool
+    scratch: Scratch, marker_variable: str, marker: str, host_key_checking: bool
 ) -> dict[str, str]:
-    home = folder / "ansible"
+    home = scratch.root / "ansible"
     (home / "tmp").mkdir(parents=True)
-    (home / "cp").mkdir()
     return {
         marker_variable: marker,
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
-        "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(home / "cp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(scratch.control),
+        "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(scratch.control),
         "ANSIBLE_FORCE_COLOR": "1",
         "ANSIBLE_NOCOLOR": "0",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
