@@ -12,12 +12,14 @@ ansible against localhost.
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from rq import Worker
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app, tasks
 from app.config import Settings
@@ -63,15 +65,33 @@ def ssh_server(tmp_path_factory):
 def database_url(backend, tmp_path_factory):
     """A database migrated to the newest schema, once per backend."""
     if backend == "postgresql":
-        url = PG_URL
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        with _private_postgres_database(PG_URL) as url:
+            yield _migrated(url, tmp_path_factory)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'playdeck.sqlite3'}"
+        path = tmp_path_factory.mktemp("db") / "playdeck.sqlite3"
+        yield _migrated(f"sqlite:///{path}", tmp_path_factory)
 
+
+@contextmanager
+def _private_postgres_database(url: str):
+    """A database of this test session's own beside the one the URL names.
+
+    Two sessions (a developer's and CI, say) never share tables that way.
+    """
+    server = make_url(url)
+    name = f"{server.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrated(url: str, tmp_path_factory) -> str:
     app = create_app(_settings(tmp_path_factory.mktemp("instance"), url, ""))
     with app.app_context():
         upgrade()
