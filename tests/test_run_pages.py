@@ -72,9 +72,7 @@ def test_a_reload_mid_run_continues_where_the_page_stands(client, make):
     assert seqs == [13, 14, 15]
 
 
-def test_polling_stops_with_286_once_the_run_ended_and_all_is_delivered(
-    client, make
-):
+def test_polling_stops_with_286_once_the_run_ended_and_all_is_delivered(client, make):
     run = _run_with_events(make, 5)
     _, seqs, cursor = _poll(client, run, 0)
     assert seqs == [1, 2, 3, 4, 5]
@@ -94,9 +92,7 @@ def test_polling_stops_with_286_once_the_run_ended_and_all_is_delivered(
 def test_a_large_backlog_comes_in_pages_that_ask_again_at_once(client, make):
     run = _run_with_events(make, 1500)
 
-    body = client.get(f"/runs/{run.id}/log?after=0", headers=HX).get_data(
-        as_text=True
-    )
+    body = client.get(f"/runs/{run.id}/log?after=0", headers=HX).get_data(as_text=True)
     assert len(LINE.findall(body)) == 1000
     assert 'hx-trigger="load, every 1s"' in body
 
@@ -110,9 +106,7 @@ def test_finished_run_page_shows_no_poller(client, make):
     assert "Cancel run" not in page
 
 
-def test_long_log_page_shows_a_window_with_earlier_lines_on_demand(
-    app, client, make
-):
+def test_long_log_page_shows_a_window_with_earlier_lines_on_demand(app, client, make):
     run = _run_with_events(make, 2300, status=RunStatus.SUCCESSFUL)
 
     page = client.get(f"/runs/{run.id}").get_data(as_text=True)
@@ -196,3 +190,12 @@ def test_runs_list_paginates(app, client, make):
 def test_unknown_run_is_404(client):
     assert client.get("/runs/999").status_code == 404
     assert client.get("/runs/999/log?after=0", headers=HX).status_code == 404
+
+
+def test_a_queued_run_says_when_no_worker_listens(client, make):
+    from app.services import runs
+
+    run = runs.launch(make.job())
+
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert "no worker is running" in page

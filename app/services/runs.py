@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from rq import Callback
+from redis.exceptions import RedisError
+from rq import Callback, Worker
 from sqlalchemy import select
 
 from app import tasks
@@ -91,6 +92,15 @@ def cancel(run: Run) -> bool:
         db.session.commit()
     db.session.refresh(run)
     return True
+
+
+def workers_alive() -> int | None:
+    """How many workers listen to the run queue; None when Redis does not answer."""
+    try:
+        return Worker.count(queue=run_queue())
+    except RedisError as exc:
+        log.warning("cannot count workers: %s", exc)
+        return None
 
 
 def _summary(job: Job) -> dict:

@@ -80,6 +80,7 @@ def show(run_id: int):
         cursor=cursor,
         earlier=events[0].seq if events and events[0].seq > 1 else None,
         more=False,
+        workers=_workers_if_waiting(run),
     )
 
 
@@ -104,8 +105,16 @@ def log(run_id: int):
         cursor=cursor,
         more=len(events) == POLL_LIMIT,
         done=done,
+        workers=_workers_if_waiting(run),
     )
     return body, STOP_POLLING if done else 200
+
+
+def _workers_if_waiting(run: Run) -> int | None:
+    """Workers alive, worth telling only while the run waits for one."""
+    if run.status != RunStatus.QUEUED:
+        return None
+    return run_service.workers_alive()
 
 
 @bp.get("/<int:run_id>/earlier")
