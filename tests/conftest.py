@@ -12,6 +12,8 @@ ansible against localhost.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ import sshd
 from factories import Factory
 
 PG_URL = os.environ.get("PLAYDECK_TEST_DATABASE_URL", "")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_generate_tests(metafunc):
@@ -149,6 +152,30 @@ def client(app):
 @pytest.fixture
 def make(app) -> Factory:
     return Factory()
+
+
+@pytest.fixture
+def worker_process(settings, tmp_path):
+    """`python worker.py` as users start it, on the test's database and Redis."""
+    env = dict(
+        os.environ,
+        PLAYDECK_INSTANCE_DIR=str(settings.instance_dir),
+        PLAYDECK_DATABASE_URL=settings.database_url,
+        PLAYDECK_REDIS_URL=settings.redis_url,
+        PLAYDECK_SECRET_KEY=settings.secret_key,
+        PLAYDECK_STOP_GRACE=str(settings.stop_grace),
+    )
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=ROOT, env=env, stderr=log
+        )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 @pytest.fixture

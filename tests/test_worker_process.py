@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,31 +16,6 @@ from app.runner.spec import run_marker
 from app.services import runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.all_databases]
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def worker_process(settings, tmp_path):
-    env = dict(
-        os.environ,
-        PLAYDECK_INSTANCE_DIR=str(settings.instance_dir),
-        PLAYDECK_DATABASE_URL=settings.database_url,
-        PLAYDECK_REDIS_URL=settings.redis_url,
-        PLAYDECK_SECRET_KEY=settings.secret_key,
-        PLAYDECK_STOP_GRACE=str(settings.stop_grace),
-    )
-    with open(tmp_path / "worker.log", "wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=env, stderr=log
-        )
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
 
 
 def _wait_for(predicate, timeout: float, what: str):
@@ -81,9 +54,7 @@ def test_killed_work_horse_ends_the_run_error_and_leaves_no_process(
     app, settings, make, worker_process
 ):
     run, marker = _sleeping_run(make, settings)
-    ansible = [
-        pid for pid in process.run_processes(marker) if _parent(pid) is not None
-    ]
+    ansible = [pid for pid in process.run_processes(marker) if _parent(pid) is not None]
     horse = {_parent(pid) for pid in ansible} - set(ansible)
     assert len(horse) == 1, horse
 
