@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
@@ -19,3 +20,14 @@ def csrf_token(client) -> str:
 def with_settings(app, **changes) -> None:
     """Change settings of a running test app (say, a shorter timeout)."""
     app.config["PLAYDECK"] = dataclasses.replace(app.config["PLAYDECK"], **changes)
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save what a browser page shows, for a person to look at (ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
