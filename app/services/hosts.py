@@ -1,0 +1,224 @@
+"""Hosts: adding, changing and removing the machines Ansible connects to.
+
+The pages and the API hand plain values here; every rule about a host (its name,
+port, connection, variables) is checked in this module and refused with a
+`ServiceError` that names the field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Connection, Group, Host, Job, Run
+from app.models.job import job_host
+from app.services import ServiceError
+from app.validation import HOST_NAME, NAME
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_NAME = "A host with this name already exists."
+# Runs a host page lists; older ones stay on the runs page.
+RECENT_RUNS = 20
+
+
+def hosts_query(search: str = "") -> Select[tuple[Host]]:
+    """Hosts by name, those whose name or address contains `search` when given.
+
+    A query rather than a list, so that pages can paginate it.
+    """
+    query = select(Host).options(selectinload(Host.groups)).order_by(Host.name)
+    search = search.strip()
+    if search:
+        # autoescape: a `%` or `_` typed in the search box means itself.
+        query = query.where(
+            Host.name.icontains(search, autoescape=True)
+            | Host.address.icontains(search, autoescape=True)
+        )
+    return query
+
+
+def all_hosts() -> list[Host]:
+    """Every host by name, for the choices of a form."""
+    return list(db.session.scalars(select(Host).order_by(Host.name)))
+
+
+def create_host(
+    *,
+    name: str,
+    address: str,
+    port: int = 22,
+    connection: str = Connection.SSH,
+    vars: Mapping[str, Any] | None = None,
+    group_ids: Iterable[int] = (),
+) -> Host:
+    """Add a host; `ServiceError` says which field is refused and why."""
+    values = _checked(None, name, address, port, connection, vars)
+    groups = _groups(group_ids)
+
+    host = Host(**values)
+    host.groups = groups
+    db.session.add(host)
+    _commit()
+    log.info("host %s created id=%s", host.name, host.id)
+    return host
+
+
+def update_host(
+    host: Host,
+    *,
+    name: str,
+    address: str,
+    port: int,
+    connection: str,
+    vars: Mapping[str, Any] | None,
+    group_ids: Iterable[int],
+) -> Host:
+    """Change every field of a host; the groups given replace its groups."""
+    # Check before touching the row: a query with a half-changed host in the
+    # session would flush it and fail on the unique name before we can say so.
+    values = _checked(host, name, address, port, connection, vars)
+    groups = _groups(group_ids)
+
+    for key, value in values.items():
+        setattr(host, key, value)
+    host.groups = groups
+    _commit()
+    log.info("host %s updated id=%s", host.name, host.id)
+    return host
+
+
+def delete_host(host: Host) -> int:
+    """Remove a host; returns how many jobs targeted it directly.
+
+    Those jobs stay: the database drops the host from them (ON DELETE CASCADE on
+    the association), and their runs keep the host's name in their summary.
+    """
+    jobs = len(jobs_targeting(host))
+    name, host_id = host.name, host.id
+
+    db.session.delete(host)
+    db.session.commit()
+    log.info("host %s deleted id=%s jobs=%s", name, host_id, jobs)
+    return jobs
+
+
+def jobs_targeting(host: Host) -> list[Job]:
+    """The jobs, by name, that name this host as a target (quick commands aside)."""
+    return list(
+        db.session.scalars(
+            select(Job)
+            .where(Job.hosts.any(Host.id == host.id), Job.hidden.is_(False))
+            .order_by(Job.name)
+        )
+    )
+
+
+def recent_runs(host: Host, limit: int = RECENT_RUNS) -> list[Run]:
+    """The newest runs of jobs that target this host directly.
+
+    Runs that reached the host only through one of its groups are not listed:
+    finding those would mean reading every run's summary.
+    """
+    return list(
+        db.session.scalars(
+            select(Run)
+            .join(job_host, job_host.c.job_id == Run.job_id)
+            .where(job_host.c.host_id == host.id)
+            .order_by(Run.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _checked(
+    host: Host | None,
+    name: str,
+    address: str,
+    port: int,
+    connection: str,
+    vars: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The host's columns once every rule holds; all refusals are reported at once."""
+    name = (name or "").strip()
+    address = (address or "").strip()
+    errors: dict[str, str] = {}
+
+    if not name:
+        errors["name"] = "Give the host a name."
+    elif len(name) > 255:
+        errors["name"] = "Use at most 255 characters."
+    elif not HOST_NAME.match(name):
+        errors["name"] = (
+            "Use letters, digits, '_', '.' and '-', starting with a letter, "
+            "a digit or '_'."
+        )
+    elif _name_taken(name, host):
+        errors["name"] = DUPLICATE_NAME
+
+    if not address:
+        errors["address"] = "Give the address Ansible connects to."
+    elif len(address) > 255 or any(char.isspace() for char in address):
+        errors["address"] = "An address is a name or an IP, without spaces."
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        errors["port"] = "A port is a number from 1 to 65535."
+
+    if connection not in {choice.value for choice in Connection}:
+        choices = ", ".join(choice.value for choice in Connection)
+        errors["connection"] = f"Choose one of: {choices}."
+
+    variables = dict(vars or {})
+    bad = [str(key) for key in variables if not NAME.match(str(key))]
+    if bad:
+        errors["vars"] = f"Not a valid variable name: {', '.join(bad)}"
+
+    if errors:
+        raise ServiceError("The host was not saved.", errors)
+    return {
+        "name": name,
+        "address": address,
+        "port": port,
+        "connection": Connection(connection).value,
+        "vars": variables,
+    }
+
+
+def _name_taken(name: str, host: Host | None) -> bool:
+    query = select(Host.id).where(Host.name == name)
+    if host is not None and host.id is not None:
+        query = query.where(Host.id != host.id)
+    return db.session.scalar(query) is not None
+
+
+def _groups(group_ids: Iterable[int]) -> list[Group]:
+    """The groups of these ids; an unknown id is refused rather than ignored."""
+    wanted = set(group_ids)
+    if not wanted:
+        return []
+    groups = list(
+        db.session.scalars(
+            select(Group).where(Group.id.in_(wanted)).order_by(Group.name)
+        )
+    )
+    if len(groups) != len(wanted):
+        raise ServiceError(
+            "The host was not saved.", {"groups": "One of these groups is gone."}
+        )
+    return groups
+
+
+def _commit() -> None:
+    """Commit, turning a unique-name race with another request into a field error."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        log.warning("host not saved: %s", exc.orig)
+        raise ServiceError("The host was not saved.", {"name": DUPLICATE_NAME}) from exc
