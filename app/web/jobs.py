@@ -1,15 +1,299 @@
-"""Placeholder until the jobs pages are written."""
+"""Job pages: the list, one job with its Run button and recent runs, the job form.
 
-from flask import Blueprint
+The forms only turn the request into plain values (ids, numbers, parsed
+variables); `app.services.jobs` decides what a valid job is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import (
+    Field,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Optional
+
+from app.extensions import db
+from app.models import Credential, Group, Host, Job, JobKind, Playbook
+from app.queue import settings
+from app.services import ServiceError
+from app.services import jobs as job_service
+from app.services import runs as run_service
+from app.validation import Invalid, parse_vars, vars_to_text
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+# Runs a job page lists; the runs page filtered by the job has them all.
+RECENT_RUNS = 20
+# Status of a form page sent back with errors.
+UNPROCESSABLE = 422
+SORTS = {"newest": Job.id.desc(), "name": Job.name}
+
+
+def optional_id(value: Any) -> int | None:
+    """Coerce a select's value: the empty option means none."""
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+class TargetsMixin:
+    """Where a job runs and as whom; shared with the quick command form."""
+
+    hosts = SelectMultipleField("Hosts", coerce=int, validate_choice=False)
+    groups = SelectMultipleField("Groups", coerce=int, validate_choice=False)
+    credential = SelectField(
+        "Credential", coerce=optional_id, validate_choice=False, default=None
+    )
+
+
+class JobForm(TargetsMixin, FlaskForm):
+    name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
+    kind = RadioField(
+        "Kind",
+        choices=[
+            SelectChoice(JobKind.ADHOC, "Ad-hoc module"),
+            SelectChoice(JobKind.PLAYBOOK, "Playbook"),
+        ],
+        default=JobKind.ADHOC,
+        validate_choice=False,
+    )
+    # Any value is taken here; the service answers "Unknown module" for the rest.
+    module = SelectField("Module", validate_choice=False, default="")
+    args = StringField("Module arguments", render_kw={"autocomplete": "off"})
+    playbook = SelectField(
+        "Playbook", coerce=optional_id, validate_choice=False, default=None
+    )
+    forks = IntegerField("Forks", default=5, render_kw={"min": 1, "max": 200})
+    timeout = IntegerField(
+        "Timeout (seconds)",
+        validators=[Optional()],
+        render_kw={"min": 1, "max": 86400, "placeholder": "default"},
+    )
+    extra_vars = TextAreaField(
+        "Extra variables",
+        render_kw={"rows": 6, "spellcheck": "false", "placeholder": "colour: teal"},
+    )
+
+    # The mapping parsed from `extra_vars` once the form is valid.
+    parsed_vars: dict[str, Any] | None = None
+
+    def validate_extra_vars(self, field: Field) -> None:
+        try:
+            self.parsed_vars = parse_vars(field.data or "")
+        except Invalid as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def fill_target_choices(form: FlaskForm) -> None:
+    """Hosts, groups and credentials to pick from, read fresh for each page."""
+    form.hosts.choices = _choices(select(Host).order_by(Host.name))
+    form.groups.choices = _choices(select(Group).order_by(Group.name))
+    form.credential.choices = [
+        SelectChoice("", "— none —"),
+        *_choices(select(Credential).order_by(Credential.name)),
+    ]
+
+
+def module_choices(blank: bool) -> list[SelectChoice]:
+    choices = [SelectChoice(module) for module in settings().adhoc_modules]
+    return [SelectChoice("", "— choose —"), *choices] if blank else choices
+
+
+def _choices(query: Select) -> list[SelectChoice]:
+    """One option per row, its id as the value and its name as the label."""
+    return [SelectChoice(row.id, row.name) for row in db.session.scalars(query)]
+
+
+def show_service_error(form: FlaskForm, exc: ServiceError) -> None:
+    """Put each of the service's messages under its field; the rest above the form.
+
+    A field that could not even be parsed keeps its own message alone.
+    """
+    flash(exc.message, "error")
+    for key, message in exc.fields.items():
+        field = form._fields.get(key)
+        if field is None:
+            form.form_errors.append(message)
+        elif not field.errors:
+            field.errors = [*field.errors, message]
+
+
+def _fill_choices(form: JobForm) -> None:
+    fill_target_choices(form)
+    form.module.choices = module_choices(blank=True)
+    form.playbook.choices = [
+        SelectChoice("", "— choose —"),
+        *_choices(select(Playbook).order_by(Playbook.name)),
+    ]
+
+
+def _values(form: JobForm) -> dict[str, Any]:
+    """The service's keyword arguments, from a form that parsed."""
+    return {
+        "name": form.name.data or "",
+        "kind": form.kind.data or "",
+        "module": form.module.data or "",
+        "args": form.args.data or "",
+        "playbook_id": form.playbook.data,
+        "host_ids": form.hosts.data or [],
+        "group_ids": form.groups.data or [],
+        "credential_id": form.credential.data,
+        "forks": form.forks.data,
+        "timeout": form.timeout.data,
+        "extra_vars": form.parsed_vars or {},
+    }
+
+
+def _submit(form: JobForm, job: Job | None) -> Job | None:
+    """Save a posted form through the service; None when it shows errors instead.
+
+    When some field cannot be parsed the service still checks the others, so
+    every problem of the form shows at once rather than one round at a time.
+    """
+    if not form.is_submitted():
+        return None
+    parsed = form.validate()
+    values = _values(form)
+
+    try:
+        if not parsed:
+            job_service.check_job(job, **values)
+        elif job is None:
+            return job_service.create_job(**values)
+        else:
+            return job_service.update_job(job, **values)
+    except ServiceError as exc:
+        show_service_error(form, exc)
+    else:
+        flash(job_service.NOT_SAVED, "error")
+    return None
+
+
+def _form_data(job: Job) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "kind": job.kind,
+        "module": job.module,
+        "args": job.args,
+        "playbook": job.playbook_id,
+        "hosts": [host.id for host in job.hosts],
+        "groups": [group.id for group in job.groups],
+        "credential": job.credential_id,
+        "forks": job.forks,
+        "timeout": job.timeout,
+        "extra_vars": vars_to_text(job.extra_vars),
+    }
+
+
+def _get_job(job_id: int) -> Job:
+    """A listed job; hidden jobs stand behind quick commands and have no page."""
+    job = db.get_or_404(Job, job_id)
+    if job.hidden:
+        abort(404)
+    return job
+
+
+def _render_form(form: JobForm, job: Job | None) -> tuple[str, int]:
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render_template("jobs/form.html", form=form, job=job), status
 
 
 @bp.get("/")
 def index():
-    return "jobs"
+    sort = request.args.get("sort", "newest")
+    if sort not in SORTS:
+        sort = "newest"
+
+    query = (
+        select(Job)
+        .where(Job.hidden.is_(False))
+        .options(
+            selectinload(Job.hosts),
+            selectinload(Job.groups),
+            selectinload(Job.playbook),
+        )
+        .order_by(SORTS[sort], Job.id.desc())
+    )
+    page = db.paginate(query, per_page=settings().page_size, error_out=False)
+    last = job_service.last_runs(job.id for job in page.items)
+    return render_template("jobs/index.html", page=page, last=last, sort=sort)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = JobForm()
+    _fill_choices(form)
+
+    job = _submit(form, None)
+    if job is not None:
+        flash(f"Job {job.name} created. Press Run to start it.", "info")
+        return redirect(url_for("jobs.show", job_id=job.id))
+    return _render_form(form, None)
 
 
 @bp.get("/<int:job_id>")
 def show(job_id: int):
-    return str(job_id)
+    job = _get_job(job_id)
+    runs = job_service.recent_runs(job, RECENT_RUNS)
+    return render_template(
+        "jobs/show.html",
+        job=job,
+        runs=runs,
+        limit=RECENT_RUNS,
+        vars_text=vars_to_text(job.extra_vars),
+    )
+
+
+@bp.route("/<int:job_id>/edit", methods=["GET", "POST"])
+def edit(job_id: int):
+    job = _get_job(job_id)
+    form = JobForm() if request.method == "POST" else JobForm(data=_form_data(job))
+    _fill_choices(form)
+
+    if _submit(form, job) is not None:
+        flash(f"Job {job.name} saved.", "info")
+        return redirect(url_for("jobs.show", job_id=job.id))
+    return _render_form(form, job)
+
+
+@bp.post("/<int:job_id>/delete")
+def delete(job_id: int) -> Response:
+    job = _get_job(job_id)
+    name = job.name
+    try:
+        job_service.delete_job(job)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("jobs.show", job_id=job_id))
+    flash(f"Job {name} and its runs were deleted.", "info")
+    return redirect(url_for("jobs.index"))
+
+
+@bp.post("/<int:job_id>/launch")
+def launch(job_id: int) -> Response:
+    """The Run button: queue a run and follow it on its page."""
+    job = _get_job(job_id)
+    try:
+        run = run_service.launch(job)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(f"Run {run.id} of {job.name} queued.", "info")
+    return redirect(url_for("runs.show", run_id=run.id))
