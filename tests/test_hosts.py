@@ -168,6 +168,18 @@ def test_bad_host_names_are_refused(client, name):
     assert db.session.scalar(db.select(Host)) is None
 
 
+def test_every_bad_field_is_reported_at_once(client):
+    response = _post(
+        client, "/hosts/new", **_host_form(name="web 1", port="0", vars="a: [\n")
+    )
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Use letters, digits" in body
+    assert PORT_MESSAGE in body
+    assert "Invalid YAML at line" in body
+
+
 def test_address_is_required(client):
     response = _post(client, "/hosts/new", **_host_form(address=""))
 

@@ -34,6 +34,22 @@ def all_groups() -> list[Group]:
     return list(db.session.scalars(groups_query()))
 
 
+def group_name_error(name: str) -> str | None:
+    """Why a group name cannot be used, or None; forms call it to answer early."""
+    if not name:
+        return "Give the group a name."
+    if len(name) > 255:
+        return "Use at most 255 characters."
+    if name in RESERVED_GROUPS:
+        return f"Ansible makes the group '{name}' itself; pick another name."
+    if not NAME.match(name):
+        return (
+            "Ansible group names use letters, digits and '_' only (no '-' or '.'), "
+            "and do not start with a digit."
+        )
+    return None
+
+
 def create_group(
     *,
     name: str,
@@ -105,17 +121,9 @@ def _checked(
     name = (name or "").strip()
     errors: dict[str, str] = {}
 
-    if not name:
-        errors["name"] = "Give the group a name."
-    elif len(name) > 255:
-        errors["name"] = "Use at most 255 characters."
-    elif name in RESERVED_GROUPS:
-        errors["name"] = f"Ansible makes the group '{name}' itself; pick another name."
-    elif not NAME.match(name):
-        errors["name"] = (
-            "Ansible group names use letters, digits and '_' only (no '-' or '.'), "
-            "and do not start with a digit."
-        )
+    name_error = group_name_error(name)
+    if name_error:
+        errors["name"] = name_error
     elif _name_taken(name, group):
         errors["name"] = DUPLICATE_NAME
 

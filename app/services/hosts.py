@@ -49,6 +49,20 @@ def all_hosts() -> list[Host]:
     return list(db.session.scalars(select(Host).order_by(Host.name)))
 
 
+def host_name_error(name: str) -> str | None:
+    """Why a host name cannot be used, or None; forms call it to answer early."""
+    if not name:
+        return "Give the host a name."
+    if len(name) > 255:
+        return "Use at most 255 characters."
+    if not HOST_NAME.match(name):
+        return (
+            "Use letters, digits, '_', '.' and '-', starting with a letter, "
+            "a digit or '_'."
+        )
+    return None
+
+
 def create_host(
     *,
     name: str,
@@ -150,15 +164,9 @@ def _checked(
     address = (address or "").strip()
     errors: dict[str, str] = {}
 
-    if not name:
-        errors["name"] = "Give the host a name."
-    elif len(name) > 255:
-        errors["name"] = "Use at most 255 characters."
-    elif not HOST_NAME.match(name):
-        errors["name"] = (
-            "Use letters, digits, '_', '.' and '-', starting with a letter, "
-            "a digit or '_'."
-        )
+    name_error = host_name_error(name)
+    if name_error:
+        errors["name"] = name_error
     elif _name_taken(name, host):
         errors["name"] = DUPLICATE_NAME
 

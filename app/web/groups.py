@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import Field, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import InputRequired, ValidationError
 
 from app.extensions import db
 from app.models import Group
@@ -24,8 +24,15 @@ log = logging.getLogger(__name__)
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 
 
+def _group_name(form: FlaskForm, field: Field) -> None:
+    """The service's own rule, checked with the other fields for one answer."""
+    error = group_service.group_name_error((field.data or "").strip())
+    if error:
+        raise ValidationError(error)
+
+
 class GroupForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=255)])
+    name = StringField("Name", validators=[InputRequired(), _group_name])
     vars = VarsField("Variables")
     hosts = SelectMultipleField("Hosts", coerce=int)
 

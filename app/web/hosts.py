@@ -84,8 +84,15 @@ def jobs_phrase(count: int) -> str:
     return "1 job" if count == 1 else f"{count} jobs"
 
 
+def _host_name(form: FlaskForm, field: Field) -> None:
+    """The service's own rule, checked with the other fields for one answer."""
+    error = host_service.host_name_error((field.data or "").strip())
+    if error:
+        raise ValidationError(error)
+
+
 class HostForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=255)])
+    name = StringField("Name", validators=[InputRequired(), _host_name])
     address = StringField("Address", validators=[InputRequired(), Length(max=255)])
     port = IntegerField(
         "Port",
