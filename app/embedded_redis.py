@@ -68,6 +68,9 @@ class EmbeddedRedis:
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C reaches the processes
+            # that use Redis, which must stop first; Redis is stopped last, by us.
+            start_new_session=True,
         )
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:

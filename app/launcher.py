@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 
 from app.config import ROOT, Settings
 from app.embedded_redis import EmbeddedRedis, RedisUnavailable
+from app.processes import marked_processes, signal_all
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             socket = Path(settings.redis_url.removeprefix("unix://"))
             _refuse_a_second_instance(socket)
             redis = EmbeddedRedis(socket)
-            _start_redis(redis)
+            redis.start()
             redis_url = redis.url
             log.info("Redis started on %s (pid %s)", redis.socket, redis.process.pid)
 
@@ -191,19 +192,6 @@ def _refuse_a_second_instance(socket: Path) -> None:
         )
 
 
-def _start_redis(redis: EmbeddedRedis) -> None:
-    # Ctrl-C and a closed terminal signal the whole foreground process group, which
-    # Redis is part of. Redis must outlive the processes that use it, so it starts
-    # with those signals blocked (a blocked mask is inherited across exec) and
-    # stops only when told with SIGTERM, last.
-    blocked = {signal.SIGINT, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        redis.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 class _Manager(Manager):
     """honcho's Manager, whose last resort also reaches processes out of its groups.
 
@@ -219,7 +207,7 @@ class _Manager(Manager):
 
     def kill(self) -> None:
         super().kill()
-        _signal_all(marked_processes(self.marker), signal.SIGKILL)
+        signal_all(marked_processes(MARKER_VARIABLE, self.marker), signal.SIGKILL)
 
 
 def _manager(procfile: Path, env: dict[str, str], workers: int, marker: str) -> Manager:
@@ -284,40 +272,17 @@ def _answers(url: str) -> bool:
 
 def _stop_leftovers(marker: str) -> None:
     """Stop any process of ours that honcho's stop left behind."""
-    left = marked_processes(marker)
+    left = marked_processes(MARKER_VARIABLE, marker)
     if not left:
         return
     log.warning("stopping %s process(es) left behind: %s", len(left), left)
-    _signal_all(left, signal.SIGTERM)
+    signal_all(left, signal.SIGTERM)
 
     deadline = time.monotonic() + _LEFTOVER_GRACE
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
-        left = marked_processes(marker)
-    _signal_all(left, signal.SIGKILL)
-
-
-def marked_processes(marker: str) -> list[int]:
-    """Live processes whose environment carries the launcher's marker."""
-    needle = f"{MARKER_VARIABLE}={marker}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        # A zombie's environment reads empty: it is dead, only not yet reaped.
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
-def _signal_all(pids: list[int], signum: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+        left = marked_processes(MARKER_VARIABLE, marker)
+    signal_all(left, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Run, RunStatus
+from app.processes import parent_of
 from app.runner import process
 from app.runner.spec import run_marker
 from app.services import runs
@@ -84,4 +85,4 @@ def test_cancel_of_a_running_run_stops_every_process(
 
 
 def _parent(pid: int) -> int | None:
-    return process._parent(pid)
+    return parent_of(pid)
