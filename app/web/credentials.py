@@ -24,9 +24,8 @@ from wtforms.validators import InputRequired, Length
 from app.extensions import db
 from app.models import Credential, CredentialKind
 from app.queue import settings
-from app.services import ServiceError
 from app.services import credentials as credential_service
-from app.web.hosts import jobs_phrase, refused, show_service_error
+from app.web.forms import jobs_phrase, render_form, save_form
 
 log = logging.getLogger(__name__)
 
@@ -78,21 +77,22 @@ def show(credential_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = CredentialForm()
-    if form.validate_on_submit():
-        try:
-            credential = credential_service.create_credential(
-                name=form.name.data,
-                kind=form.kind.data,
-                username=form.username.data,
-                secret=_secret(form),
-                become_password=form.become_password.data or None,
-            )
-        except ServiceError as error:
-            show_service_error(form, error, _aliases(form))
-        else:
-            flash(f"Credential {credential.name} added.", "info")
-            return redirect(url_for("credentials.show", credential_id=credential.id))
-    return _render_form(form, None)
+    credential = save_form(
+        form,
+        "credential",
+        lambda: credential_service.create_credential(
+            name=form.name.data,
+            kind=form.kind.data,
+            username=form.username.data,
+            secret=_secret(form),
+            become_password=form.become_password.data or None,
+        ),
+        _aliases(form),
+    )
+    if credential is None:
+        return _render_form(form, None)
+    flash(f"Credential {credential.name} added.", "info")
+    return redirect(url_for("credentials.show", credential_id=credential.id))
 
 
 @bp.route("/<int:credential_id>/edit", methods=["GET", "POST"])
@@ -107,23 +107,24 @@ def edit(credential_id: int):
         }
     form = EditCredentialForm(data=data)
 
-    if form.validate_on_submit():
-        try:
-            credential_service.update_credential(
-                credential,
-                name=form.name.data,
-                kind=form.kind.data,
-                username=form.username.data,
-                secret=_secret(form) or None,
-                become_password=form.become_password.data or None,
-                remove_become_password=form.remove_become_password.data,
-            )
-        except ServiceError as error:
-            show_service_error(form, error, _aliases(form))
-        else:
-            flash(f"Credential {credential.name} saved.", "info")
-            return redirect(url_for("credentials.show", credential_id=credential.id))
-    return _render_form(form, credential)
+    saved = save_form(
+        form,
+        "credential",
+        lambda: credential_service.update_credential(
+            credential,
+            name=form.name.data,
+            kind=form.kind.data,
+            username=form.username.data,
+            secret=_secret(form) or None,
+            become_password=form.become_password.data or None,
+            remove_become_password=form.remove_become_password.data,
+        ),
+        _aliases(form),
+    )
+    if saved is None:
+        return _render_form(form, credential)
+    flash(f"Credential {credential.name} saved.", "info")
+    return redirect(url_for("credentials.show", credential_id=credential.id))
 
 
 @bp.post("/<int:credential_id>/delete")
@@ -161,9 +162,4 @@ def _render_form(form: CredentialForm, credential: Credential | None):
     form.private_key.data = ""
     form.password.data = ""
     form.become_password.data = ""
-
-    if request.method == "POST":
-        return refused(
-            form, "credentials/form.html", "credential", credential=credential
-        )
-    return render_template("credentials/form.html", form=form, credential=credential)
+    return render_form("credentials/form.html", form, credential=credential)

@@ -7,17 +7,16 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice, SelectMultipleField, StringField
+from wtforms import Field, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.extensions import db
 from app.models import Group
 from app.queue import settings
-from app.services import ServiceError
 from app.services import groups as group_service
 from app.services import hosts as host_service
 from app.validation import vars_to_text
-from app.web.hosts import VarsField, jobs_phrase, refused, show_service_error
+from app.web.forms import VarsField, choices, jobs_phrase, render_form, save_form
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +60,26 @@ def show(group_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = _form()
-    if form.validate_on_submit():
-        try:
-            group = group_service.create_group(**_values(form))
-        except ServiceError as error:
-            show_service_error(form, error)
-        else:
-            flash(f"Group {group.name} added.", "info")
-            return redirect(url_for("groups.show", group_id=group.id))
-    return _render_form(form, None)
+    group = save_form(
+        form, "group", lambda: group_service.create_group(**_values(form))
+    )
+    if group is None:
+        return render_form("groups/form.html", form, group=None)
+    flash(f"Group {group.name} added.", "info")
+    return redirect(url_for("groups.show", group_id=group.id))
 
 
 @bp.route("/<int:group_id>/edit", methods=["GET", "POST"])
 def edit(group_id: int):
     group = db.get_or_404(Group, group_id)
     form = _form(group)
-    if form.validate_on_submit():
-        try:
-            group_service.update_group(group, **_values(form))
-        except ServiceError as error:
-            show_service_error(form, error)
-        else:
-            flash(f"Group {group.name} saved.", "info")
-            return redirect(url_for("groups.show", group_id=group.id))
-    return _render_form(form, group)
+    saved = save_form(
+        form, "group", lambda: group_service.update_group(group, **_values(form))
+    )
+    if saved is None:
+        return render_form("groups/form.html", form, group=group)
+    flash(f"Group {group.name} saved.", "info")
+    return redirect(url_for("groups.show", group_id=group.id))
 
 
 @bp.post("/<int:group_id>/delete")
@@ -111,9 +106,7 @@ def _form(group: Group | None = None) -> GroupForm:
             "hosts": [host.id for host in group.hosts],
         }
     form = GroupForm(data=data)
-    form.hosts.choices = [
-        SelectChoice(str(host.id), host.name) for host in host_service.all_hosts()
-    ]
+    form.hosts.choices = choices(host_service.all_hosts())
     return form
 
 
@@ -123,9 +116,3 @@ def _values(form: GroupForm) -> dict[str, Any]:
         "vars": form.vars.parsed,
         "host_ids": form.hosts.data or [],
     }
-
-
-def _render_form(form: GroupForm, group: Group | None):
-    if request.method == "POST":
-        return refused(form, "groups/form.html", "group", group=group)
-    return render_template("groups/form.html", form=form, group=group)

@@ -11,29 +11,36 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import (
-    Field,
     IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
-    ValidationError,
 )
 from wtforms.validators import Optional
 
 from app.extensions import db
-from app.models import Credential, Group, Host, Job, JobKind, Playbook
+from app.models import Job, JobKind, Playbook
 from app.queue import settings
 from app.services import ServiceError
+from app.services import credentials as credential_service
+from app.services import groups as group_service
+from app.services import hosts as host_service
 from app.services import jobs as job_service
 from app.services import runs as run_service
-from app.validation import Invalid, parse_vars, vars_to_text
+from app.validation import vars_to_text
+from app.web.forms import (
+    VarsField,
+    choices,
+    optional_id,
+    render_form,
+    show_service_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +48,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 # Runs a job page lists; the runs page filtered by the job has them all.
 RECENT_RUNS = 20
-# Status of a form page sent back with errors.
-UNPROCESSABLE = 422
 SORTS = {"newest": Job.id.desc(), "name": Job.name}
-
-
-def optional_id(value: Any) -> int | None:
-    """Coerce a select's value: the empty option means none."""
-    if value in (None, ""):
-        return None
-    return int(value)
 
 
 class TargetsMixin:
@@ -86,53 +84,26 @@ class JobForm(TargetsMixin, FlaskForm):
         validators=[Optional()],
         render_kw={"min": 1, "max": 86400, "placeholder": "default"},
     )
-    extra_vars = TextAreaField(
+    extra_vars = VarsField(
         "Extra variables",
         render_kw={"rows": 6, "spellcheck": "false", "placeholder": "colour: teal"},
     )
 
-    # The mapping parsed from `extra_vars` once the form is valid.
-    parsed_vars: dict[str, Any] | None = None
-
-    def validate_extra_vars(self, field: Field) -> None:
-        try:
-            self.parsed_vars = parse_vars(field.data or "")
-        except Invalid as exc:
-            raise ValidationError(str(exc)) from exc
-
 
 def fill_target_choices(form: FlaskForm) -> None:
     """Hosts, groups and credentials to pick from, read fresh for each page."""
-    form.hosts.choices = _choices(select(Host).order_by(Host.name))
-    form.groups.choices = _choices(select(Group).order_by(Group.name))
+    form.hosts.choices = choices(host_service.all_hosts())
+    form.groups.choices = choices(group_service.all_groups())
     form.credential.choices = [
         SelectChoice("", "— none —"),
-        *_choices(select(Credential).order_by(Credential.name)),
+        *choices(credential_service.all_credentials()),
     ]
 
 
 def module_choices(blank: bool) -> list[SelectChoice]:
-    choices = [SelectChoice(module) for module in settings().adhoc_modules]
-    return [SelectChoice("", "— choose —"), *choices] if blank else choices
-
-
-def _choices(query: Select) -> list[SelectChoice]:
-    """One option per row, its id as the value and its name as the label."""
-    return [SelectChoice(row.id, row.name) for row in db.session.scalars(query)]
-
-
-def show_service_error(form: FlaskForm, exc: ServiceError) -> None:
-    """Put each of the service's messages under its field; the rest above the form.
-
-    A field that could not even be parsed keeps its own message alone.
-    """
-    flash(exc.message, "error")
-    for key, message in exc.fields.items():
-        field = form._fields.get(key)
-        if field is None:
-            form.form_errors.append(message)
-        elif not field.errors:
-            field.errors = [*field.errors, message]
+    """The modules of the allow-list; `blank` puts "choose" first."""
+    modules = [SelectChoice(module) for module in settings().adhoc_modules]
+    return [SelectChoice("", "— choose —"), *modules] if blank else modules
 
 
 def _fill_choices(form: JobForm) -> None:
@@ -140,7 +111,7 @@ def _fill_choices(form: JobForm) -> None:
     form.module.choices = module_choices(blank=True)
     form.playbook.choices = [
         SelectChoice("", "— choose —"),
-        *_choices(select(Playbook).order_by(Playbook.name)),
+        *choices(db.session.scalars(select(Playbook).order_by(Playbook.name))),
     ]
 
 
@@ -157,7 +128,7 @@ def _values(form: JobForm) -> dict[str, Any]:
         "credential_id": form.credential.data,
         "forks": form.forks.data,
         "timeout": form.timeout.data,
-        "extra_vars": form.parsed_vars or {},
+        "extra_vars": form.extra_vars.parsed,
     }
 
 
@@ -210,11 +181,6 @@ def _get_job(job_id: int) -> Job:
     return job
 
 
-def _render_form(form: JobForm, job: Job | None) -> tuple[str, int]:
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render_template("jobs/form.html", form=form, job=job), status
-
-
 @bp.get("/")
 def index():
     sort = request.args.get("sort", "newest")
@@ -245,7 +211,7 @@ def new():
     if job is not None:
         flash(f"Job {job.name} created. Press Run to start it.", "info")
         return redirect(url_for("jobs.show", job_id=job.id))
-    return _render_form(form, None)
+    return render_form("jobs/form.html", form, job=None)
 
 
 @bp.get("/<int:job_id>")
@@ -270,7 +236,7 @@ def edit(job_id: int):
     if _submit(form, job) is not None:
         flash(f"Job {job.name} saved.", "info")
         return redirect(url_for("jobs.show", job_id=job.id))
-    return _render_form(form, job)
+    return render_form("jobs/form.html", form, job=job)
 
 
 @bp.post("/<int:job_id>/delete")

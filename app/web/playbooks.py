@@ -21,13 +21,11 @@ from app.models import Playbook
 from app.queue import settings
 from app.services import ServiceError
 from app.services import playbooks as playbook_service
+from app.web.forms import INVALID, show_service_error
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("playbooks", __name__, url_prefix="/playbooks")
-
-# Status of a form page sent back with errors.
-UNPROCESSABLE = 422
 
 EXAMPLE = """\
 - hosts: all
@@ -84,19 +82,13 @@ def _blocks(form: PlaybookForm) -> list[Block]:
     return blocks
 
 
-def _show_errors(form: PlaybookForm, exc: ServiceError, blocks: list[Block]) -> None:
-    """Map `files.<index>.<part>` back to the block the service was given."""
-    flash(exc.message, "error")
-    for key, message in exc.fields.items():
-        if key.startswith("files."):
-            _, index, part = key.split(".")
-            field = blocks[int(index)][0].form[part]
-        elif key in ("name", "entry"):
-            field = form[key]
-        else:
-            form.form_errors.append(message)
-            continue
-        field.errors = [*field.errors, message]
+def _aliases(blocks: list[Block]) -> dict[str, str]:
+    """The service numbers only the files it was given: `files.<index>.<part>`."""
+    return {
+        f"files.{index}.{part}": block.form[part].name
+        for index, (block, _, _) in enumerate(blocks)
+        for part in ("name", "content")
+    }
 
 
 def _save(form: PlaybookForm, playbook: Playbook | None) -> Playbook | None:
@@ -112,7 +104,7 @@ def _save(form: PlaybookForm, playbook: Playbook | None) -> Playbook | None:
             return playbook_service.create_playbook(**values)
         return playbook_service.update_playbook(playbook, **values)
     except ServiceError as exc:
-        _show_errors(form, exc, blocks)
+        show_service_error(form, exc, _aliases(blocks))
         return None
 
 
@@ -145,7 +137,7 @@ def _handle(form: PlaybookForm, playbook: Playbook | None):
         if saved is not None:
             flash(f"Playbook {saved.name} saved.", "info")
             return redirect(url_for("playbooks.index"))
-    return _render_form(form, playbook, UNPROCESSABLE)
+    return _render_form(form, playbook, INVALID)
 
 
 @bp.get("/")

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 
 from app.services import ServiceError
 from app.services import jobs as job_service
-from app.web.jobs import (
-    UNPROCESSABLE,
-    TargetsMixin,
-    fill_target_choices,
-    module_choices,
-    show_service_error,
-)
+from app.web.forms import render_form, show_service_error
+from app.web.jobs import TargetsMixin, fill_target_choices, module_choices
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +61,5 @@ def new():
             flash(f"Run {run.id} queued.", "info")
             return redirect(url_for("runs.show", run_id=run.id))
 
-    status = UNPROCESSABLE if request.method == "POST" else 200
     recent = job_service.recent_quick_runs(RECENT_RUNS)
-    return render_template("quick/new.html", form=form, recent=recent), status
+    return render_form("quick/new.html", form, recent=recent)
