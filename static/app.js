@@ -22,3 +22,27 @@
     if (el && following) el.scrollTop = el.scrollHeight;
   });
 })();
+
+// Line numbers beside each file's text on the playbook form, so that a YAML
+// error ("line 7") is easy to find. Without JavaScript the gutter stays hidden.
+(function () {
+  "use strict";
+
+  function number(area, gutter) {
+    var count = area.value.split("\n").length, lines = [];
+    for (var i = 1; i <= count; i++) lines.push(i);
+    gutter.textContent = lines.join("\n");
+    gutter.scrollTop = area.scrollTop;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".code-edit").forEach(function (box) {
+      var area = box.querySelector("textarea"), gutter = box.querySelector(".gutter");
+      if (!area || !gutter) return;
+      gutter.hidden = false;
+      number(area, gutter);
+      area.addEventListener("input", function () { number(area, gutter); });
+      area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    });
+  });
+})();
