@@ -36,7 +36,8 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test install install-test htmx db-upgrade system-deps lint clean
+.PHONY: help run test install install-test htmx db-upgrade first-admin system-deps \
+	lint clean
 
 help:
 	@echo "make run          set up everything and start Playdeck"
@@ -45,7 +46,7 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make clean        remove .venv, node_modules and static/vendor"
 
-run: install htmx db-upgrade
+run: install htmx db-upgrade first-admin
 	$(BIN)/python -m app.launcher $(RUN_ARGS)
 
 # pytest exits 5 when it collected nothing; like any non-zero status, make takes
@@ -59,6 +60,11 @@ install-test: $(VENV)/.installed-$(TEST_EXTRAS)
 
 db-upgrade: install
 	$(BIN)/flask --app app db upgrade
+
+# On the first start nobody can log in yet: this makes an admin and prints its
+# generated password, once. Once an admin exists it does nothing.
+first-admin: db-upgrade
+	$(BIN)/flask --app app users ensure-admin
 
 lint: install-test
 	$(BIN)/ruff check .

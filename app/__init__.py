@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, Settings
 from app.extensions import csrf, db, migrate
@@ -28,17 +29,30 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Production sits behind TLS; a cookie sent in clear would give the session
+        # away.
+        SESSION_COOKIE_SECURE=settings.env == "production",
         WTF_CSRF_TIME_LIMIT=None,
     )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    csrf.init_app(app)
 
     from app import models  # noqa: F401  (the models must be known to migrations)
+    from app.auth import init_auth
     from app.web import register_web
 
+    # Before CSRFProtect, whose check is a before_request hook too: who asks is
+    # settled (login page, 401, 403) before what they sent is looked at.
+    init_auth(app)
+    csrf.init_app(app)
     register_web(app)
+    if settings.proxy_hops:
+        # Client addresses (audit trail, login throttling) come from the proxy's
+        # X-Forwarded-For, trusted only as many hops deep as configured.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     logging.getLogger("app").setLevel(logging.INFO)
     return app
 

@@ -78,6 +78,9 @@ class Settings:
     page_size: int = 25
     # Check SSH host keys (off by default: hosts are added by the team itself).
     host_key_checking: bool = False
+    # Reverse proxies in front of the web process whose X-Forwarded-For is
+    # trusted for the client's address; 0 when clients connect directly.
+    proxy_hops: int = 0
     adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)
 
     @classmethod
@@ -106,4 +109,5 @@ class Settings:
             stop_grace=float(_env("STOP_GRACE", "5")),
             host_key_checking=_env("HOST_KEY_CHECKING", "false").lower()
             in ("1", "true", "yes"),
+            proxy_hops=int(_env("PROXY_HOPS", "0")),
         )

@@ -3,8 +3,9 @@ ansible against localhost.
 
 - `app` is a Playdeck app on a fresh database (SQLite; tests marked
   `all_databases` also run on the PostgreSQL of PLAYDECK_TEST_DATABASE_URL).
-- `client` is its test client; `helpers.csrf_token(client)` gives the token forms
-  need.
+- `client` is its test client, logged in as an admin (`anon_client` is not
+  logged in; `helpers.login(client, role)` logs one in); `helpers.csrf_token(client)`
+  gives the token forms need.
 - `run_worker()` executes everything queued with a real RQ worker (burst).
 - `make` builds rows: `make.host()`, `make.job()`, ...
 """
@@ -33,6 +34,7 @@ from app.queue import redis_connection, run_queue
 
 import sshd
 from factories import Factory
+from helpers import login
 
 PG_URL = os.environ.get("PLAYDECK_TEST_DATABASE_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +150,15 @@ def _empty_tables() -> None:
 
 @pytest.fixture
 def client(app):
+    """A test client logged in as an admin, who may do anything."""
+    client = app.test_client()
+    login(client, "admin", "admin")
+    return client
+
+
+@pytest.fixture
+def anon_client(app):
+    """A test client nobody logged in with."""
     return app.test_client()
 
 

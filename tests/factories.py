@@ -7,7 +7,8 @@ from typing import Any
 
 from app.crypto import encrypt
 from app.extensions import db
-from app.models import Credential, Group, Host, Job, Playbook, PlaybookFile
+from app.models import Credential, Group, Host, Job, Playbook, PlaybookFile, User
+from app.services.users import hash_password
 
 _numbers = itertools.count(1)
 
@@ -21,11 +22,25 @@ PING_PLAYBOOK = """\
 """
 
 
+# The password of every user `Factory.user` makes; hashed once, scrypt is slow.
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH: list[str] = []
+
+
 class Factory:
     def _save(self, row):
         db.session.add(row)
         db.session.commit()
         return row
+
+    def user(self, name: str | None = None, role: str = "admin", **fields: Any) -> User:
+        """A user whose password is `PASSWORD`."""
+        if not _PASSWORD_HASH:
+            _PASSWORD_HASH.append(hash_password(PASSWORD))
+        fields.setdefault("password_hash", _PASSWORD_HASH[0])
+        return self._save(
+            User(username=name or f"{role}{next(_numbers)}", role=role, **fields)
+        )
 
     def host(self, name: str | None = None, **fields: Any) -> Host:
         fields.setdefault("address", "127.0.0.1")

@@ -6,15 +6,32 @@ import dataclasses
 import re
 from pathlib import Path
 
+from factories import Factory
+
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 
 def csrf_token(client) -> str:
     """The CSRF token of the client's session, as a page hands it to HTMX."""
     page = client.get("/runs/")
+    if page.status_code == 302:  # not logged in: the login page has one too
+        page = client.get("/login")
     match = _TOKEN.search(page.get_data(as_text=True))
     assert match, "pages carry the CSRF token in hx-headers"
     return match.group(1)
+
+
+def login(client, role: str = "admin", name: str | None = None):
+    """Log `client` in as a new user of `role`; returns the user.
+
+    The session is written directly, as Flask-Login would after the login form
+    (tests of the login page itself go through the form).
+    """
+    user = Factory().user(name, role=role)
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return user
 
 
 def with_settings(app, **changes) -> None:

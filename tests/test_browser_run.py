@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from app.services import runs
 
+from factories import PASSWORD
 from helpers import screenshot
 
 pytestmark = pytest.mark.slow
@@ -27,8 +28,14 @@ SLOW_PLAYBOOK = """\
 def test_run_page_shows_lines_live_then_the_summary(page, make, worker_process):
     playbook = make.playbook(files={"site.yml": SLOW_PLAYBOOK})
     run = runs.launch(make.job(playbook=playbook, hosts=[make.host("web1")]))
+    make.user("ann", role="viewer")
 
     page.goto(f"/runs/{run.id}")
+    expect(page).to_have_url(f"/login?next=/runs/{run.id}")
+    page.get_by_label("User name").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"/runs/{run.id}")
     page.evaluate("window.loadedOnce = true")
     log = page.locator("#log")
     summary = page.locator("#run-summary")

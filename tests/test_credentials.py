@@ -472,7 +472,7 @@ def test_delete_form_asks_for_confirmation_even_with_quotes_in_the_name(client, 
     body = client.get(f"/credentials/{credential.id}").get_data(as_text=True)
 
     assert f'action="/credentials/{credential.id}/delete"' in body
-    assert 'return confirm("Delete credential Ann\\u0027s key?' in body
+    assert 'data-confirm="Delete credential Ann&#39;s key?' in body
 
 
 # The service, on every database

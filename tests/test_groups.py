@@ -236,7 +236,7 @@ def test_delete_form_asks_for_confirmation(client, make):
     body = client.get(f"/groups/{group.id}").get_data(as_text=True)
 
     assert f'action="/groups/{group.id}/delete"' in body
-    assert "onsubmit='return confirm(" in body
+    assert 'data-confirm="Delete group webservers?' in body
 
 
 # The service, on every database

@@ -332,7 +332,7 @@ def test_delete_form_asks_for_confirmation(client, make):
     body = client.get(f"/hosts/{host.id}").get_data(as_text=True)
 
     assert f'action="/hosts/{host.id}/delete"' in body
-    assert "onsubmit='return confirm(" in body
+    assert 'data-confirm="Delete host web1? Jobs that target it' in body
 
 
 # The service, on every database

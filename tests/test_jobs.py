@@ -324,7 +324,7 @@ def test_job_page_shows_the_definition_and_recent_runs(client, make):
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
 
     assert f'action="/jobs/{job.id}/launch"' in page
-    assert f'href="/playbooks/{playbook.id}/edit"' in page
+    assert f'href="/playbooks/{playbook.id}"' in page
     assert job.hosts[0].name in page
     assert "release: &#39;1.2&#39;" in page
     assert "90 s" in page

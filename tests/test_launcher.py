@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -72,6 +74,7 @@ class Launch:
         self.log = log
         self.token = token
         self.process: subprocess.Popen[bytes] | None = None
+        self.admin_password = ""
 
     @property
     def socket(self) -> Path:
@@ -117,6 +120,16 @@ def launch(tmp_path) -> Iterator[Launch]:
         check=True,
         capture_output=True,
     )
+    # As `make run` does before it starts the launcher.
+    admin = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "users", "ensure-admin"],
+        cwd=ROOT,
+        env=launch.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    launch.admin_password = admin.stdout.split("password:")[1].split()[0]
     yield launch
 
     # Whatever the test's outcome, leave nothing running.
@@ -135,6 +148,8 @@ def test_serves_pages_runs_a_worker_and_stops_everything_on_sigterm(launch):
 
     page = _wait_for(lambda: _get(url, process, launch), 60, f"{url} to answer")
     assert page.status == 200
+    assert page.url == f"{url}login?next=/", "nobody is logged in yet"
+    page = _log_in(url, "admin", launch.admin_password)
     assert page.url == f"{url}runs/", "/ leads to the runs"
     _wait_for(lambda: f"open {url}" in launch.output(), 10, "the address to open")
 
@@ -241,6 +256,23 @@ def _get(url: str, process: subprocess.Popen[bytes], launch: Launch):
             return response
     except OSError:
         return None
+
+
+def _log_in(url: str, username: str, password: str):
+    """Log in through the login form, as the first admin would."""
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor()
+    )
+    with opener.open(f"{url}login?next=/", timeout=5) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert token, "the login form carries a CSRF token"
+    data = urllib.parse.urlencode(
+        {"csrf_token": token[1], "username": username, "password": password}
+    )
+    with opener.open(f"{url}login?next=/", data=data.encode(), timeout=5) as page:
+        page.read()
+        return page
 
 
 def test_bind_address_and_url():

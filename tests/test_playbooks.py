@@ -12,7 +12,7 @@ from app.services import playbooks as playbook_service
 from app.validation import Invalid
 
 from factories import PING_PLAYBOOK
-from helpers import csrf_token
+from helpers import csrf_token, login
 
 BROKEN_YAML = """\
 - hosts: all
@@ -50,9 +50,26 @@ def test_list_shows_each_playbook(client, make):
 
     page = client.get("/playbooks/").get_data(as_text=True)
 
-    assert f'href="/playbooks/{playbook.id}/edit"' in page
+    assert f'href="/playbooks/{playbook.id}"' in page
     assert "deploy-web" in page
     assert "<code>main.yml</code>" in page
+
+
+def test_playbook_page_shows_its_files_and_an_edit_button_to_operators(app, make):
+    playbook = make.playbook(
+        "deploy-web", files={"main.yml": PING_PLAYBOOK, "vars.yml": "a: 1\n"}
+    )
+    viewer, operator = app.test_client(), app.test_client()
+    login(viewer, "viewer")
+    login(operator, "operator")
+
+    seen = viewer.get(f"/playbooks/{playbook.id}").get_data(as_text=True)
+    edit = f'href="/playbooks/{playbook.id}/edit"'
+
+    assert '<pre class="vars card" data-file="main.yml">' in seen
+    assert "say hello" in seen and "a: 1" in seen
+    assert edit not in seen
+    assert edit in operator.get(f"/playbooks/{playbook.id}").get_data(as_text=True)
 
 
 def test_new_form_starts_with_one_file_block(client):

@@ -1,5 +1,6 @@
 """The database models, one module per concept."""
 
+from app.models.audit import AuditAction, AuditEntry, AuditVia
 from app.models.credential import Credential, CredentialKind
 from app.models.event import Event
 from app.models.host import Connection, Group, Host
@@ -7,8 +8,14 @@ from app.models.job import Job, JobKind
 from app.models.playbook import Playbook, PlaybookFile
 from app.models.run import Run, RunStatus
 from app.models.timeutil import utcnow
+from app.models.token import ApiToken
+from app.models.user import Role, User
 
 __all__ = [
+    "ApiToken",
+    "AuditAction",
+    "AuditEntry",
+    "AuditVia",
     "Connection",
     "Credential",
     "CredentialKind",
@@ -19,7 +26,9 @@ __all__ = [
     "JobKind",
     "Playbook",
     "PlaybookFile",
+    "Role",
     "Run",
     "RunStatus",
+    "User",
     "utcnow",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.job import Job
 from app.models.timeutil import utcnow
+from app.models.user import User
 
 
 class RunStatus(enum.StrEnum):
@@ -55,8 +56,17 @@ class Run(db.Model):
     cancel_requested_at: Mapped[datetime | None]
     # What ran, frozen at launch, so history stays true when the job changes.
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Who pressed Run (or called the API); None for runs from before accounts.
+    launched_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL")
+    )
+    # Given at launch: variables that win over the job's, and an Ansible limit
+    # pattern narrowing its hosts ("" for all of them).
+    extra_vars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    limit: Mapped[str] = mapped_column(Text, default="")
 
     job: Mapped[Job] = relationship()
+    launched_by: Mapped[User | None] = relationship()
 
     @property
     def state(self) -> RunStatus:

@@ -8,9 +8,22 @@ from app.web.filters import register_filters
 
 
 def register_web(app: Flask) -> None:
-    from app.web import credentials, groups, hosts, jobs, playbooks, quick, runs
+    from app.web import (
+        account,
+        auth,
+        credentials,
+        groups,
+        hosts,
+        jobs,
+        playbooks,
+        quick,
+        runs,
+        users,
+    )
 
     for module in (hosts, groups, credentials, playbooks, jobs, quick, runs):
+        app.register_blueprint(module.bp)
+    for module in (auth, account, users):
         app.register_blueprint(module.bp)
     register_filters(app)
 

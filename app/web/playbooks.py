@@ -150,6 +150,20 @@ def index():
     return render_template("playbooks/index.html", page=page, counts=counts)
 
 
+@bp.get("/<int:playbook_id>")
+def show(playbook_id: int):
+    """A playbook's files, to read: viewers see this page, not the form."""
+    playbook = db.get_or_404(Playbook, playbook_id)
+    # The entry file first: it is where a reader starts.
+    files = sorted(playbook.files, key=lambda file: file.name != playbook.entry)
+    return render_template(
+        "playbooks/show.html",
+        playbook=playbook,
+        files=files,
+        users=playbook_service.jobs_using(playbook),
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     if request.method == "GET":

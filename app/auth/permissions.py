@@ -1,0 +1,110 @@
+"""Who may do what: the least role each endpoint needs, in one table.
+
+Every endpoint of the app is listed here, pages and API alike; the two
+`before_request` guards (`app.auth.guard` for pages, `app.api` for the API) read
+it, so views carry no decorator. An endpoint missing from the table is refused
+to everyone, and a test walks the URL map so that a new route without a line
+here fails before it ships.
+
+Roles rank viewer < operator < admin; each may do all that the roles below it
+may. Viewers read everything but secrets, which no page or API answer ever shows:
+they see the list of credentials (name, kind, user name), since job pages name
+the credential a job uses anyway.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from app.models.user import Role
+
+
+class Public(enum.Enum):
+    """Anyone, logged in or not."""
+
+    ANYONE = "anyone"
+
+
+PUBLIC: Final = Public.ANYONE
+VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+
+Needed = Role | Public
+
+PERMISSIONS: dict[str, Needed] = {
+    # Open: logging in, the files pages load, and the health checks that load
+    # balancers and supervisors ask without an account.
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    # One's own account.
+    "index": VIEWER,
+    "auth.logout": VIEWER,
+    "account.password": VIEWER,
+    # Runs and their logs.
+    "runs.index": VIEWER,
+    "runs.show": VIEWER,
+    "runs.log": VIEWER,
+    "runs.earlier": VIEWER,
+    "runs.raw": VIEWER,
+    "runs.cancel": OPERATOR,
+    # Jobs, quick commands and playbooks.
+    "jobs.index": VIEWER,
+    "jobs.show": VIEWER,
+    "jobs.new": OPERATOR,
+    "jobs.edit": OPERATOR,
+    "jobs.delete": OPERATOR,
+    "jobs.launch": OPERATOR,
+    # Schedules: the upcoming list, the job form's preview, the on/off buttons.
+    "schedules.index": VIEWER,
+    "schedules.preview": OPERATOR,
+    "schedules.enable": OPERATOR,
+    "schedules.disable": OPERATOR,
+    "quick.index": OPERATOR,
+    "quick.new": OPERATOR,
+    "playbooks.index": VIEWER,
+    "playbooks.show": VIEWER,
+    "playbooks.new": OPERATOR,
+    "playbooks.edit": OPERATOR,
+    "playbooks.delete": OPERATOR,
+    # The inventory and its secrets.
+    "hosts.index": VIEWER,
+    "hosts.show": VIEWER,
+    "hosts.new": ADMIN,
+    "hosts.edit": ADMIN,
+    "hosts.delete": ADMIN,
+    "groups.index": VIEWER,
+    "groups.show": VIEWER,
+    "groups.new": ADMIN,
+    "groups.edit": ADMIN,
+    "groups.delete": ADMIN,
+    "credentials.index": VIEWER,
+    "credentials.show": VIEWER,
+    "credentials.new": ADMIN,
+    "credentials.edit": ADMIN,
+    "credentials.delete": ADMIN,
+    # How Playdeck is set up, and the people.
+    "settings.index": ADMIN,
+    "users.index": ADMIN,
+    "users.new": ADMIN,
+    "users.edit": ADMIN,
+    "users.reset_password": ADMIN,
+}
+
+
+def needed(endpoint: str | None) -> Needed | None:
+    """The least role `endpoint` needs; None when the table does not name it."""
+    if endpoint is None:
+        return None
+    return PERMISSIONS.get(endpoint)
+
+
+def allowed(role: Role | None, endpoint: str) -> bool:
+    """Whether someone of `role` (None: not logged in) may use `endpoint`."""
+    want = needed(endpoint)
+    if want is None:
+        return False
+    if want is PUBLIC:
+        return True
+    return role is not None and role.allows(want)
