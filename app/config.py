@@ -78,6 +78,19 @@ class Settings:
     page_size: int = 25
     # Check SSH host keys (off by default: hosts are added by the team itself).
     host_key_checking: bool = False
+    # Seconds between two passes of the reconciler and the retention purge.
+    reconcile_interval: float = 5.0
+    # Seconds between two heartbeats of a running run ...
+    heartbeat_interval: float = 2.0
+    # ... and seconds a heartbeat lasts: a running run silent for this long (and
+    # started at least this long ago) has lost its worker.
+    heartbeat_ttl: int = 10
+    # Days finished runs and their logs are kept; 0 keeps them whatever their age.
+    retention_days: int = 90
+    # Finished runs kept per job, newest first; 0 keeps them all.
+    retention_runs_per_job: int = 500
+    # Rows the purge deletes with one statement, committing between two.
+    purge_batch: int = 1000
     # Reverse proxies in front of the web process whose X-Forwarded-For is
     # trusted for the client's address; 0 when clients connect directly.
     proxy_hops: int = 0
@@ -110,4 +123,7 @@ class Settings:
             host_key_checking=_env("HOST_KEY_CHECKING", "false").lower()
             in ("1", "true", "yes"),
             proxy_hops=int(_env("PROXY_HOPS", "0")),
+            reconcile_interval=float(_env("RECONCILE_INTERVAL", "5")),
+            retention_days=int(_env("RETENTION_DAYS", "90")),
+            retention_runs_per_job=int(_env("RETENTION_RUNS_PER_JOB", "500")),
         )

@@ -11,10 +11,12 @@ processes first, then Redis: a worker still needs Redis while it shuts down.
 A process that ends on its own, at start or later, ends the launcher with a
 non-zero status. A stop asked for by a signal ends it with status 0.
 
-Known shortcoming: RQ's worker waits for the run in progress when it is asked to
-stop, and honcho kills it after 5 s. The launcher then kills what is left of that
-run (its work-horse and ansible), but the run is not ended in the database: it
-stays `running` until something reconciles lost runs.
+A run in progress when Playdeck stops ends `canceled`: its worker, asked to
+stop, writes that at once ("canceled by worker shutdown") and has ansible stop
+as a cancel does. honcho kills the worker 5 s later and the launcher then kills
+whatever is left of the run (its work-horse and ansible). Runs still waiting in
+the embedded Redis's queue are lost with it; when Playdeck starts again the
+`scheduler` process finds them and queues them again, once.
 """
 
 from __future__ import annotations

@@ -8,21 +8,31 @@ version still execute.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
 
 from app.crypto import decrypt
 from app.extensions import db
 from app.models import Run, RunStatus
+from app.models.event import append_note
 from app.models.run import mark_finished, mark_running
-from app.queue import cancel_key, redis_connection, settings
+from app.models.timeutil import utc_text, utcnow
+from app.queue import cancel_key, heartbeat_key, redis_connection, settings
 from app.runner import process
 from app.runner.execute import Outcome, execute
 from app.runner.sink import EventSink
 from app.runner.spec import CredentialSpec, HostSpec, RunSpec, run_marker
 
 log = logging.getLogger(__name__)
+
+# Who canceled a run whose worker was shut down, as its log says.
+SHUTDOWN = "worker shutdown"
 
 _app: Flask | None = None
 
@@ -49,26 +59,98 @@ def execute_run(run_id: int) -> dict[str, Any]:
     with _the_app().app_context():
         # A horse must not use the database connections of its parent worker.
         db.engine.dispose(close=False)
+        config = settings()
+        redis = redis_connection()
+        heartbeat = Heartbeat(
+            redis, run_id, config.heartbeat_interval, config.heartbeat_ttl
+        )
         if not mark_running(run_id):
             log.info("run %s left the queue before it started; not running it", run_id)
             return {"status": None}
+        heartbeat.beat()
         log.info("run %s started", run_id)
 
         run = db.session.get(Run, run_id)
         spec = build_spec(run)
-        config = settings()
-        redis = redis_connection()
         sink = EventSink(run_id, config.event_batch_size, config.event_batch_seconds)
         outcome = execute(
             spec,
             config.data_dir,
             sink,
-            cancel_requested=lambda: bool(redis.exists(cancel_key(run_id))),
+            cancel_requested=lambda: _cancel_requested(redis, run_id),
             grace=config.stop_grace,
             poll_interval=config.poll_interval,
             host_key_checking=config.host_key_checking,
+            heartbeat=heartbeat.beat,
         )
+        _close_log(run_id, outcome, sink)
         return outcome.as_dict()
+
+
+class Heartbeat:
+    """Tells the reconciler that the worker running a run is alive.
+
+    A Redis key with a time to live, written at most every `interval` seconds from
+    the run's stop control, which ansible-runner calls several times a second.
+    The beat stops once the worker that forked this work-horse is gone: the horse
+    and ansible go on without it, and the reconciler, seeing the run silent, ends
+    the run and kills them by their marker.
+    """
+
+    def __init__(self, redis: Redis, run_id: int, interval: float, ttl: int) -> None:
+        self.redis = redis
+        self.run_id = run_id
+        self.interval = interval
+        self.ttl = ttl
+        self.worker_pid = os.getppid()
+        self.orphaned = False
+        self._next = 0.0
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now < self._next or self.orphaned:
+            return
+        self._next = now + self.interval
+        if os.getppid() != self.worker_pid:
+            self.orphaned = True
+            log.warning(
+                "run %s: its worker (pid %s) is gone; heartbeat stopped",
+                self.run_id,
+                self.worker_pid,
+            )
+            return
+        try:
+            self.redis.set(
+                heartbeat_key(self.run_id),
+                f"{socket.gethostname()} {os.getpid()}",
+                ex=self.ttl,
+            )
+        except RedisError as exc:
+            log.warning("run %s: heartbeat not written: %s", self.run_id, exc)
+
+
+def _cancel_requested(redis: Redis, run_id: int) -> bool:
+    try:
+        return bool(redis.exists(cancel_key(run_id)))
+    except RedisError:
+        # Redis is away: the run goes on. The heartbeat warns about it every few
+        # seconds, and the reconciler decides about the run once Redis is back.
+        return False
+
+
+def _close_log(run_id: int, outcome: Outcome, sink: EventSink) -> None:
+    """End the log of a stopped run with a line saying who or what stopped it."""
+    db.session.expire_all()
+    run = db.session.get(Run, run_id)
+    when = utc_text(utcnow())
+    if outcome.status == RunStatus.CANCELED and run.status != RunStatus.ERROR:
+        # (An `error` run was ended by the reconciler, which wrote its own line.)
+        by = run.canceled_by or "someone"
+        if run.cancel_requested_at is not None:
+            when = utc_text(run.cancel_requested_at)
+        sink.note(f"Canceled by {by} at {when}")
+    elif outcome.status == RunStatus.TIMEOUT:
+        sink.note(f"Timed out: {outcome.error}, at {when}")
 
 
 def build_spec(run: Run) -> RunSpec:
@@ -132,7 +214,8 @@ def build_spec(run: Run) -> RunSpec:
     )
 
 
-def _run_id(job) -> int:
+def run_id_of(job) -> int:
+    """The run an RQ job carries."""
     return int(job.args[0])
 
 
@@ -143,13 +226,13 @@ def on_success(job, connection, result, *args, **kwargs) -> None:
     outcome = Outcome(**result)
     with _the_app().app_context():
         mark_finished(
-            _run_id(job),
+            run_id_of(job),
             RunStatus(outcome.status),
             rc=outcome.rc,
             stats=outcome.stats,
             error=outcome.error,
         )
-        log.info("run %s ended %s rc=%s", _run_id(job), outcome.status, outcome.rc)
+        log.info("run %s ended %s rc=%s", run_id_of(job), outcome.status, outcome.rc)
 
 
 def on_failure(job, connection, exc_type, exc_value, traceback) -> None:
@@ -158,14 +241,14 @@ def on_failure(job, connection, exc_type, exc_value, traceback) -> None:
         reason = f"the run could not be executed: {exc_value}"
         if exc_type is not None and not str(exc_value):
             reason = f"the run could not be executed: {exc_type.__name__}"
-        _end_lost_run(_run_id(job), reason)
+        end_lost_run(run_id_of(job), reason)
 
 
 def on_stopped(job, connection) -> None:
     """Someone stopped the RQ job itself (rq's stop command)."""
     with _the_app().app_context():
-        _end_lost_run(
-            _run_id(job), "the worker was told to stop this run", canceled=True
+        end_lost_run(
+            run_id_of(job), "the worker was told to stop this run", canceled=True
         )
 
 
@@ -175,18 +258,49 @@ def on_horse_killed(job, retpid, ret_val, rusage) -> None:
     RQ calls no failure callback then; without this the run would stay `running`.
     """
     with _the_app().app_context():
-        _end_lost_run(
-            _run_id(job),
+        end_lost_run(
+            run_id_of(job),
             "the worker process running this job stopped unexpectedly "
             f"(exit status {ret_val}); the run's processes were stopped",
         )
 
 
-def _end_lost_run(run_id: int, reason: str, canceled: bool = False) -> None:
+def end_lost_run(run_id: int, reason: str, canceled: bool = False) -> bool:
+    """End a run nothing will end any more, and kill what is left of it here.
+
+    The run's processes on this machine are killed first, so that none of them
+    writes to the run after its end. Returns whether this call ended the run.
+    """
     marker = run_marker(run_id, settings().database_url)
     left = process.kill_all(marker)
     status = RunStatus.CANCELED if canceled else RunStatus.ERROR
-    if mark_finished(run_id, status, error=reason):
-        log.warning(
-            "run %s ended %s: %s (%s processes killed)", run_id, status, reason, left
-        )
+    if not mark_finished(run_id, status, error=reason):
+        return False
+    append_note(run_id, f"Ended {status} at {utc_text(utcnow())}: {reason}")
+    log.warning(
+        "run %s ended %s: %s (%s processes killed)", run_id, status, reason, left
+    )
+    return True
+
+
+def stop_for_shutdown(run_id: int) -> None:
+    """The worker executing this run is asked to stop: the run ends `canceled`.
+
+    Called from the worker's signal handler. The status is written at once, as
+    whoever stops the worker may kill it a few seconds later (honcho does after
+    5 s); the cancel flag then has the work-horse stop ansible as a cancel does,
+    and end the log.
+    """
+    with _the_app().app_context():
+        try:
+            redis_connection().set(cancel_key(run_id), SHUTDOWN, ex=3600)
+        except RedisError as exc:
+            log.warning("run %s: cancel flag not set: %s", run_id, exc)
+        if mark_finished(
+            run_id,
+            RunStatus.CANCELED,
+            error="canceled: the worker running it was shut down",
+            canceled_by=SHUTDOWN,
+            cancel_requested_at=utcnow(),
+        ):
+            log.warning("run %s canceled: its worker is shutting down", run_id)

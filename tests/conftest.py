@@ -32,6 +32,7 @@ from app.embedded_redis import EmbeddedRedis
 from app.extensions import db
 from app.queue import redis_connection, run_queue
 
+import processes
 import sshd
 from factories import Factory
 from helpers import login
@@ -189,6 +190,40 @@ def worker_process(settings, tmp_path):
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+
+
+@pytest.fixture
+def worker_processes(settings, tmp_path):
+    """`start(n)` starts n more `python worker.py` and waits until they listen."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(count: int) -> list[subprocess.Popen[bytes]]:
+        for _ in range(count):
+            log = tmp_path / f"worker{len(started)}.log"
+            started.append(processes.start(settings, ["worker.py"], log))
+        processes.wait_for(
+            lambda: Worker.count(queue=run_queue()) >= len(started),
+            30 + 3 * count,
+            f"{len(started)} workers to listen",
+        )
+        return started[-count:]
+
+    yield start
+    for worker in started:
+        processes.stop(worker)
+
+
+@pytest.fixture
+def scheduler_process(settings, tmp_path):
+    """`python -m app.maintenance`, reconciling every second."""
+    scheduler = processes.start(
+        settings,
+        ["-m", "app.maintenance"],
+        tmp_path / "scheduler.log",
+        PLAYDECK_RECONCILE_INTERVAL="1",
+    )
+    yield scheduler
+    processes.stop(scheduler)
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def test_serves_pages_runs_a_worker_and_stops_everything_on_sigterm(launch):
 
     running = launch.processes()
     commands = " | ".join(running.values())
-    for expected in ("redis-server", "gunicorn", "worker.py"):
+    for expected in ("redis-server", "gunicorn", "worker.py", "app.maintenance"):
         assert expected in commands, f"{expected} runs: {running}"
 
     process.send_signal(signal.SIGTERM)
@@ -196,26 +196,47 @@ def test_a_stop_during_a_run_leaves_no_process(launch, monkeypatch):
     assert process.returncode == 0, launch.output()
     remaining = 20 - (time.monotonic() - stopped)
     _wait_for(lambda: not launch.processes(), remaining, "every process to end")
+    # The worker, asked to stop, ended its run rather than leave it `running`.
+    status, reason = _run_status(launch, monkeypatch, run_id)
+    assert status == "canceled", reason
+    assert "shut down" in reason
 
 
 def _launch_a_sleeping_run(launch: Launch, monkeypatch) -> int:
     """Queue a run of `sleep 300` on localhost in the launcher's database."""
-    from app import create_app
-    from app.config import Settings
     from app.extensions import db
     from app.services import runs
 
     from factories import Factory
 
-    monkeypatch.setenv("PLAYDECK_INSTANCE_DIR", str(launch.instance))
-    monkeypatch.setenv("PLAYDECK_REDIS_URL", f"unix://{launch.socket}")
-    app = create_app(Settings.from_env())
-    with app.app_context():
+    with _launcher_app(launch, monkeypatch).app_context():
         run = runs.launch(Factory().job(module="command", args="sleep 300"))
         run_id = run.id
         db.session.remove()
         db.engine.dispose()
     return run_id
+
+
+def _run_status(launch: Launch, monkeypatch, run_id: int) -> tuple[str, str]:
+    from app.extensions import db
+    from app.models import Run
+
+    with _launcher_app(launch, monkeypatch).app_context():
+        run = db.session.get(Run, run_id)
+        status, reason = run.status, run.error
+        db.session.remove()
+        db.engine.dispose()
+    return status, reason
+
+
+def _launcher_app(launch: Launch, monkeypatch):
+    """The app on the launcher's instance folder, for a look into its database."""
+    from app import create_app
+    from app.config import Settings
+
+    monkeypatch.setenv("PLAYDECK_INSTANCE_DIR", str(launch.instance))
+    monkeypatch.setenv("PLAYDECK_REDIS_URL", f"unix://{launch.socket}")
+    return create_app(Settings.from_env())
 
 
 @pytest.mark.slow

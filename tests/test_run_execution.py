@@ -6,6 +6,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Event, RunStatus
+from app.models.event import NOTE
+from app.runner import process
+from app.runner.spec import run_marker
 from app.services import runs
 
 from helpers import with_settings
@@ -36,6 +39,10 @@ THREE_TASKS = """\
       ansible.builtin.debug: msg=three
       when: false
 """
+
+
+def _events(run) -> list[Event]:
+    return list(db.session.query(Event).filter_by(run_id=run.id).order_by(Event.seq))
 
 
 def _log(run) -> str:
@@ -169,6 +176,42 @@ def test_timeout_stops_the_run(app, make, run_worker):
     assert run.duration < 30
 
 
+SLEEPY_PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: sleep
+      ansible.builtin.command: sleep 60
+"""
+
+
+@pytest.mark.parametrize("kind", ["adhoc", "playbook"])
+@pytest.mark.parametrize("source", ["job", "default"])
+def test_timeout_of_the_job_or_the_default_stops_any_run(
+    app, settings, make, run_worker, kind, source
+):
+    timeout = 2 if source == "job" else None
+    if source == "default":
+        with_settings(app, default_timeout=2)
+    if kind == "adhoc":
+        job = make.job(module="command", args="sleep 60", timeout=timeout)
+    else:
+        playbook = make.playbook(files={"site.yml": SLEEPY_PLAYBOOK})
+        job = make.job(playbook=playbook, timeout=timeout)
+
+    run = runs.launch(job)
+    run_worker()
+    db.session.refresh(run)
+
+    assert run.status == RunStatus.TIMEOUT, run.error
+    assert "2 s timeout" in run.error
+    assert run.duration < 30
+    last = _events(run)[-1]
+    assert last.type == NOTE
+    assert last.stdout.startswith("Timed out: stopped after the 2 s timeout, at ")
+    assert not process.run_processes(run_marker(run.id, settings.database_url))
+
+
 def test_cancel_of_a_queued_run(make, run_worker):
     run = runs.launch(make.job())
 
@@ -180,6 +223,30 @@ def test_cancel_of_a_queued_run(make, run_worker):
     assert run.status == RunStatus.CANCELED
     assert run.started_at is None
     assert not runs.cancel(run)
+
+
+def test_the_log_of_a_canceled_queued_run_says_who_and_when(make, run_worker):
+    run = runs.launch(make.job())
+
+    assert runs.cancel(run, by="10.0.0.7")
+    run_worker()
+    db.session.refresh(run)
+
+    assert run.status == RunStatus.CANCELED
+    assert run.canceled_by == "10.0.0.7"
+    when = run.cancel_requested_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert [(e.type, e.stdout) for e in _events(run)] == [
+        (NOTE, f"Canceled by 10.0.0.7 at {when}")
+    ]
+
+
+def test_cancel_names_someone_when_nobody_is_given(make):
+    run = runs.launch(make.job())
+
+    runs.cancel(run)
+
+    assert run.canceled_by == "someone"
+    assert _log(run).startswith("Canceled by someone at ")
 
 
 def test_terminal_status_is_never_overwritten(make, run_worker):

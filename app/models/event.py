@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -28,3 +29,39 @@ class Event(db.Model):
     # The lines ansible printed for this event, with ANSI colours, `\n` line ends.
     stdout: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The event type of lines Playdeck itself adds to a run's log (who canceled it,
+# why it ended), as opposed to the events ansible-runner reports.
+NOTE = "playdeck_note"
+
+
+def append_note(run_id: int, text: str) -> None:
+    """Add a line of Playdeck's own after the last line of a run's log.
+
+    Only for runs no process writes events to any more: the event sink numbers its
+    events itself. Two notes at once may pick the same number; the second then
+    tries again with the next one.
+    """
+    next_seq = (
+        select(func.coalesce(func.max(Event.seq), 0) + 1)
+        .where(Event.run_id == run_id)
+        .scalar_subquery()
+    )
+    for attempt in range(3):
+        try:
+            db.session.execute(
+                insert(Event).values(
+                    run_id=run_id,
+                    seq=next_seq,
+                    type=NOTE,
+                    stdout=text,
+                    created_at=utcnow(),
+                )
+            )
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise

@@ -43,7 +43,9 @@ class Run(db.Model):
     status: Mapped[str] = mapped_column(
         String(16), default=RunStatus.QUEUED, index=True
     )
-    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the run was queued, or queued again after Redis lost its RQ job.
+    # Indexed: the retention purge looks for old runs by it.
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     rc: Mapped[int | None]
@@ -54,6 +56,11 @@ class Run(db.Model):
     rq_job_id: Mapped[str | None] = mapped_column(String(64))
     # Set when someone asks a running run to stop.
     cancel_requested_at: Mapped[datetime | None]
+    # Who canceled the run: a user name, an address, or "worker shutdown".
+    canceled_by: Mapped[str | None] = mapped_column(String(255))
+    # How often the run was queued again because Redis lost its RQ job: never
+    # more than once, so a run is not tried over and over.
+    requeued: Mapped[int] = mapped_column(default=0, server_default="0")
     # What ran, frozen at launch, so history stays true when the job changes.
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Who pressed Run (or called the API); None for runs from before accounts.

@@ -92,10 +92,18 @@ def execute(
     grace: float,
     poll_interval: float,
     host_key_checking: bool,
+    heartbeat: Callable[[], None] = lambda: None,
 ) -> Outcome:
+    """Run ansible for the spec; `heartbeat` is called with every stop check."""
+
+    def tick() -> None:
+        # The heartbeat first: a slow database write of events must not delay it.
+        heartbeat()
+        sink.tick()
+
     with scratch_folder(data_dir, spec.run_id) as scratch:
         stop = StopControl(
-            spec.marker, cancel_requested, spec.timeout, grace, on_tick=sink.tick
+            spec.marker, cancel_requested, spec.timeout, grace, on_tick=tick
         )
         try:
             runner = _run(spec, scratch, sink, stop, poll_interval, host_key_checking)

@@ -13,9 +13,11 @@ import time
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Event, Run
+from app.models.event import NOTE
 from app.models.run import STAT_KEYS
 from app.models.timeutil import utcnow
 
@@ -50,6 +52,8 @@ class EventSink:
         self._pending: list[dict[str, Any]] = []
         self._oldest = 0.0
         self._stats_changed = False
+        # Set once another process closed the log: nothing more goes in.
+        self._closed = False
 
     def handle(self, event: dict[str, Any]) -> bool:
         """ansible-runner's event handler; False keeps the event off the disk."""
@@ -85,9 +89,28 @@ class EventSink:
         ):
             self.flush()
 
+    def note(self, text: str) -> None:
+        """End the log with a line of Playdeck's own, once ansible has stopped."""
+        self.handle({"event": NOTE, "stdout": text})
+        self.flush()
+
     def flush(self) -> None:
+        if self._closed:
+            self._pending = []
         if self._pending:
-            db.session.execute(insert(Event), self._pending)
+            try:
+                db.session.execute(insert(Event), self._pending)
+            except IntegrityError:
+                # Another process ended this run and closed its log with a note
+                # of its own (say, the reconciler, which took the run for lost):
+                # these last events have no place after it.
+                db.session.rollback()
+                self._closed = True
+                log.warning(
+                    "run %s: log closed by another process; %s events dropped",
+                    self.run_id,
+                    len(self._pending),
+                )
             self._pending = []
         if self._stats_changed:
             db.session.execute(

@@ -12,3 +12,15 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+
+class Unavailable(Exception):
+    """A part the action needs (Redis) does not answer; nothing was changed.
+
+    Not a refusal of the input: the same action may work once the part is back.
+    Pages answer it with 503 Service Unavailable and its message.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

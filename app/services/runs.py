@@ -6,15 +6,16 @@ import logging
 
 from redis.exceptions import RedisError
 from rq import Callback, Worker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import tasks
 from app.extensions import db
 from app.models import Event, Job, Run, RunStatus
+from app.models.event import append_note
 from app.models.run import mark_finished
-from app.models.timeutil import utcnow
+from app.models.timeutil import utc_text, utcnow
 from app.queue import cancel_key, redis_connection, run_queue, settings
-from app.services import ServiceError
+from app.services import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +39,15 @@ def launch(job: Job) -> Run:
 
     run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job))
     db.session.add(run)
+    # The RQ job's id is chosen before the job exists and committed with the run:
+    # no run ever waits in the database without one, and the reconciler can tell
+    # by it that Redis lost a run's job.
+    db.session.flush()
+    run.rq_job_id = f"playdeck-run-{run.id}"
     db.session.commit()
 
-    timeout = job.timeout or settings().default_timeout
     try:
-        rq_job = run_queue().enqueue(
-            tasks.execute_run,
-            run.id,
-            job_timeout=timeout + settings().stop_grace + _RQ_TIMEOUT_MARGIN,
-            result_ttl=_RESULT_TTL,
-            on_success=Callback(tasks.on_success),
-            on_failure=Callback(tasks.on_failure),
-            on_stopped=Callback(tasks.on_stopped),
-        )
+        _enqueue(run, run.rq_job_id)
     except Exception as exc:  # any failure of Redis: the run must not stay queued
         log.error("run %s could not be queued: %s", run.id, exc)
         mark_finished(
@@ -59,39 +56,104 @@ def launch(job: Job) -> Run:
         db.session.refresh(run)
         return run
 
-    run.rq_job_id = rq_job.id
-    db.session.commit()
-    log.info("run %s queued for job %s rq_job=%s", run.id, job.id, rq_job.id)
+    log.info("run %s queued for job %s rq_job=%s", run.id, job.id, run.rq_job_id)
     return run
 
 
-def cancel(run: Run) -> bool:
+def _enqueue(run: Run, rq_job_id: str) -> None:
+    timeout = run.job.timeout or settings().default_timeout
+    run_queue().enqueue(
+        tasks.execute_run,
+        run.id,
+        job_id=rq_job_id,
+        job_timeout=timeout + settings().stop_grace + _RQ_TIMEOUT_MARGIN,
+        result_ttl=_RESULT_TTL,
+        on_success=Callback(tasks.on_success),
+        on_failure=Callback(tasks.on_failure),
+        on_stopped=Callback(tasks.on_stopped),
+    )
+
+
+def requeue(run: Run) -> bool:
+    """Queue a run again whose RQ job Redis lost before it started; once only.
+
+    Returns False when the run had left `queued` or was queued again already. The
+    run cannot execute twice: a work-horse starts it only from `queued`, once.
+    """
+    rq_job_id = f"playdeck-run-{run.id}-again"
+    claimed = db.session.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status == RunStatus.QUEUED, Run.requeued == 0)
+        .values(requeued=Run.requeued + 1, rq_job_id=rq_job_id, queued_at=utcnow())
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return False
+    # Should Redis fail here, the run waits with a job id Redis does not know:
+    # the next reconciliation ends it `error`, as it was queued again already.
+    _enqueue(run, rq_job_id)
+    log.warning("run %s queued again as %s: Redis lost its job", run.id, rq_job_id)
+    return True
+
+
+def cancel(run: Run, by: str = "someone") -> bool:
     """Ask a run to stop. A queued run ends at once; a running one within seconds.
 
-    Returns False when the run had already ended.
+    `by` says who canceled it, for its log. Returns False when the run had already
+    ended; raises Unavailable when Redis does not answer, as a running run could
+    not be told to stop.
     """
     if run.state.terminal:
         return False
-    redis = redis_connection()
-    redis.set(cancel_key(run.id), "1", ex=_CANCEL_TTL)
+    try:
+        redis_connection().set(cancel_key(run.id), by, ex=_CANCEL_TTL)
+    except RedisError as exc:
+        log.warning("run %s cannot be canceled: Redis does not answer: %s", run.id, exc)
+        raise Unavailable(
+            "Redis does not answer, so the run cannot be told to stop. Nothing was "
+            "changed: try again once Redis is back."
+        ) from exc
+
+    now = utcnow()
     if mark_finished(
         run.id,
         RunStatus.CANCELED,
         only_from=(RunStatus.QUEUED,),
         error="canceled before it started",
+        canceled_by=by,
+        cancel_requested_at=now,
     ):
-        # Still queued: take it off the queue so no worker picks it up.
-        if run.rq_job_id:
-            job = run_queue().fetch_job(run.rq_job_id)
-            if job is not None:
-                job.cancel()
+        append_note(run.id, f"Canceled by {by} at {utc_text(now)}")
+        log.info("run %s canceled by %s before it started", run.id, by)
+        _take_off_the_queue(run)
     else:
-        db.session.query(Run).filter_by(id=run.id).update(
-            {"cancel_requested_at": utcnow()}
+        # Running: the work-horse sees the flag, stops ansible and writes the end
+        # of the log itself. The first person to cancel is the one it names.
+        db.session.execute(
+            update(Run)
+            .where(
+                Run.id == run.id,
+                Run.status == RunStatus.RUNNING,
+                Run.canceled_by.is_(None),
+            )
+            .values(cancel_requested_at=now, canceled_by=by)
         )
         db.session.commit()
+        log.info("run %s asked to stop by %s", run.id, by)
     db.session.refresh(run)
     return True
+
+
+def _take_off_the_queue(run: Run) -> None:
+    """So that no worker even picks the canceled run up (it would not start it)."""
+    if not run.rq_job_id:
+        return
+    try:
+        job = run_queue().fetch_job(run.rq_job_id)
+        if job is not None:
+            job.cancel()
+    except RedisError as exc:
+        log.warning("run %s: its RQ job stays queued: %s", run.id, exc)
 
 
 def workers_alive() -> int | None:
