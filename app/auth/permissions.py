@@ -84,12 +84,13 @@ PERMISSIONS: dict[str, Needed] = {
     "credentials.new": ADMIN,
     "credentials.edit": ADMIN,
     "credentials.delete": ADMIN,
-    # How Playdeck is set up, and the people.
+    # How Playdeck is set up, the people, and the trail of what they did.
     "settings.index": ADMIN,
     "users.index": ADMIN,
     "users.new": ADMIN,
     "users.edit": ADMIN,
     "users.reset_password": ADMIN,
+    "audit.index": ADMIN,
 }
 
 

@@ -14,9 +14,10 @@ import logging
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.crypto import encrypt
 from app.extensions import db
-from app.models import Credential, CredentialKind, Job
+from app.models import AuditAction, Credential, CredentialKind, Job
 from app.services import ServiceError
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ def create_credential(
         credential.kind,
         credential.has_become_password,
     )
+    audit.record(
+        AuditAction.CREATE,
+        credential,
+        f"credential {credential.name} added",
+        changes=_view(credential),
+    )
     return credential
 
 
@@ -99,6 +106,7 @@ def update_credential(
     if errors:
         raise ServiceError("The credential was not saved.", errors)
 
+    before = _view(credential)
     for key, value in values.items():
         setattr(credential, key, value)
     if secret_text is not None:
@@ -115,6 +123,15 @@ def update_credential(
         secret_text is not None,
         credential.has_become_password,
     )
+    changes = audit.changed(before, _view(credential))
+    if secret_text is not None:
+        changes["secret_replaced"] = True
+    audit.record(
+        AuditAction.UPDATE,
+        credential,
+        f"credential {credential.name} changed: {', '.join(changes) or 'nothing'}",
+        changes=changes,
+    )
     return credential
 
 
@@ -126,10 +143,12 @@ def delete_credential(credential: Credential) -> int:
     """
     jobs = len(jobs_using(credential))
     name, credential_id = credential.name, credential.id
+    gone = audit.ref(credential)
 
     db.session.delete(credential)
     db.session.commit()
     log.info("credential %s deleted id=%s jobs=%s", name, credential_id, jobs)
+    audit.record(AuditAction.DELETE, gone, f"credential {name} deleted")
     return jobs
 
 
@@ -142,6 +161,17 @@ def jobs_using(credential: Credential) -> list[Job]:
             .order_by(Job.name)
         )
     )
+
+
+def _view(credential: Credential) -> dict[str, object]:
+    """What the audit trail keeps of a credential: never the secrets, only
+    whether a become password is set."""
+    return {
+        "name": credential.name,
+        "kind": credential.kind,
+        "username": credential.username,
+        "has_become_password": credential.has_become_password,
+    }
 
 
 def _checked(

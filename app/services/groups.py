@@ -14,8 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import audit
 from app.extensions import db
-from app.models import Group, Host, Job
+from app.models import AuditAction, Group, Host, Job
 from app.services import ServiceError
 from app.validation import NAME, RESERVED_GROUPS
 
@@ -65,6 +66,9 @@ def create_group(
     db.session.add(group)
     _commit()
     log.info("group %s created id=%s hosts=%s", group.name, group.id, len(hosts))
+    audit.record(
+        AuditAction.CREATE, group, f"group {group.name} added", changes=_view(group)
+    )
     return group
 
 
@@ -79,12 +83,20 @@ def update_group(
     # Check before touching the row, so that no half-changed group is flushed.
     values = _checked(group, name, vars)
     hosts = _hosts(host_ids)
+    before = _view(group)
 
     for key, value in values.items():
         setattr(group, key, value)
     group.hosts = hosts
     _commit()
     log.info("group %s updated id=%s hosts=%s", group.name, group.id, len(hosts))
+    changes = audit.changed(before, _view(group))
+    audit.record(
+        AuditAction.UPDATE,
+        group,
+        f"group {group.name} changed: {', '.join(changes) or 'nothing'}",
+        changes=changes,
+    )
     return group
 
 
@@ -96,10 +108,12 @@ def delete_group(group: Group) -> int:
     """
     jobs = len(jobs_targeting(group))
     name, group_id = group.name, group.id
+    gone = audit.ref(group)
 
     db.session.delete(group)
     db.session.commit()
     log.info("group %s deleted id=%s jobs=%s", name, group_id, jobs)
+    audit.record(AuditAction.DELETE, gone, f"group {name} deleted")
     return jobs
 
 
@@ -112,6 +126,15 @@ def jobs_targeting(group: Group) -> list[Job]:
             .order_by(Job.name)
         )
     )
+
+
+def _view(group: Group) -> dict[str, Any]:
+    """A group as the audit trail keeps it."""
+    return {
+        "name": group.name,
+        "vars": dict(group.vars or {}),
+        "hosts": [host.name for host in group.hosts],
+    }
 
 
 def _checked(

@@ -15,8 +15,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import audit
 from app.extensions import db
-from app.models import Connection, Group, Host, Job, Run
+from app.models import AuditAction, Connection, Group, Host, Job, Run
 from app.models.job import job_host
 from app.services import ServiceError
 from app.validation import HOST_NAME, NAME
@@ -81,6 +82,9 @@ def create_host(
     db.session.add(host)
     _commit()
     log.info("host %s created id=%s", host.name, host.id)
+    audit.record(
+        AuditAction.CREATE, host, f"host {host.name} added", changes=_view(host)
+    )
     return host
 
 
@@ -99,12 +103,20 @@ def update_host(
     # session would flush it and fail on the unique name before we can say so.
     values = _checked(host, name, address, port, connection, vars)
     groups = _groups(group_ids)
+    before = _view(host)
 
     for key, value in values.items():
         setattr(host, key, value)
     host.groups = groups
     _commit()
     log.info("host %s updated id=%s", host.name, host.id)
+    changes = audit.changed(before, _view(host))
+    audit.record(
+        AuditAction.UPDATE,
+        host,
+        f"host {host.name} changed: {', '.join(changes) or 'nothing'}",
+        changes=changes,
+    )
     return host
 
 
@@ -116,10 +128,12 @@ def delete_host(host: Host) -> int:
     """
     jobs = len(jobs_targeting(host))
     name, host_id = host.name, host.id
+    gone = audit.ref(host)
 
     db.session.delete(host)
     db.session.commit()
     log.info("host %s deleted id=%s jobs=%s", name, host_id, jobs)
+    audit.record(AuditAction.DELETE, gone, f"host {name} deleted")
     return jobs
 
 
@@ -149,6 +163,18 @@ def recent_runs(host: Host, limit: int = RECENT_RUNS) -> list[Run]:
             .limit(limit)
         )
     )
+
+
+def _view(host: Host) -> dict[str, Any]:
+    """A host as the audit trail keeps it."""
+    return {
+        "name": host.name,
+        "address": host.address,
+        "port": host.port,
+        "connection": host.connection,
+        "vars": dict(host.vars or {}),
+        "groups": [group.name for group in host.groups],
+    }
 
 
 def _checked(

@@ -16,8 +16,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.extensions import db
-from app.models import Credential, Group, Host, Job, JobKind, Playbook, Run, RunStatus
+from app.models import (
+    AuditAction,
+    Credential,
+    Group,
+    Host,
+    Job,
+    JobKind,
+    Playbook,
+    Run,
+    RunStatus,
+)
 from app.models.timeutil import utcnow
 from app.queue import settings
 from app.services import ServiceError, runs
@@ -71,6 +82,10 @@ def create_job(
     _commit(values["name"], None)
 
     log.info("job created id=%s name=%s kind=%s", job.id, job.name, job.kind)
+    if not hidden:  # a quick command's job is recorded with its launch
+        audit.record(
+            AuditAction.CREATE, job, f"job {job.name} created", changes=_view(job)
+        )
     return job
 
 
@@ -105,10 +120,18 @@ def update_job(
         extra_vars=extra_vars,
     )
 
+    before = _view(job)
     _assign(job, values)
     _commit(values["name"], job.id)
 
     log.info("job updated id=%s name=%s kind=%s", job.id, job.name, job.kind)
+    changes = audit.changed(before, _view(job))
+    audit.record(
+        AuditAction.UPDATE,
+        job,
+        f"job {job.name} changed: {', '.join(changes) or 'nothing'}",
+        changes=changes,
+    )
     return job
 
 
@@ -164,9 +187,11 @@ def delete_job(job: Job) -> None:
         )
 
     job_id, name = job.id, job.name
+    gone = audit.ref(job)
     db.session.delete(job)
     db.session.commit()
     log.info("job deleted id=%s name=%s", job_id, name)
+    audit.record(AuditAction.DELETE, gone, f"job {name} and its runs deleted")
 
 
 def quick_job(
@@ -335,6 +360,23 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         "forks": forks,
         "timeout": timeout,
         "extra_vars": extra_vars,
+    }
+
+
+def _view(job: Job) -> dict[str, Any]:
+    """A job as the audit trail keeps it: related rows by name."""
+    return {
+        "name": job.name,
+        "kind": job.kind,
+        "module": job.module,
+        "args": job.args,
+        "playbook": job.playbook.name if job.playbook else None,
+        "hosts": [host.name for host in job.hosts],
+        "groups": [group.name for group in job.groups],
+        "credential": job.credential.name if job.credential else None,
+        "forks": job.forks,
+        "timeout": job.timeout,
+        "extra_vars": dict(job.extra_vars or {}),
     }
 
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.extensions import db
-from app.models import Job, Playbook, PlaybookFile
+from app.models import AuditAction, Job, Playbook, PlaybookFile
 from app.services import ServiceError
 from app.validation import Invalid, check_playbook_yaml, parse_yaml
 
@@ -63,6 +64,12 @@ def create_playbook(*, name: str, entry: str, files: Files) -> Playbook:
     _commit(name)
 
     log.info("playbook created id=%s name=%s files=%s", playbook.id, name, len(pairs))
+    audit.record(
+        AuditAction.CREATE,
+        playbook,
+        f"playbook {name} added",
+        changes={"name": name, "entry": entry, "files": sorted(dict(pairs))},
+    )
     return playbook
 
 
@@ -75,6 +82,7 @@ def update_playbook(
     removed, so the unique (playbook, name) index never sees two rows at once.
     """
     name, entry, pairs = _checked(playbook, name, entry, files)
+    before = _view(playbook)
 
     playbook.name = name
     playbook.entry = entry
@@ -89,6 +97,26 @@ def update_playbook(
     _commit(name)
 
     log.info("playbook updated id=%s name=%s files=%s", playbook.id, name, len(pairs))
+    after = _view(playbook)
+    # File texts stay out of the trail (a playbook may be long); which files
+    # changed is said by name.
+    changes = audit.changed(
+        {key: before[key] for key in ("name", "entry", "files")},
+        {key: after[key] for key in ("name", "entry", "files")},
+    )
+    edited = sorted(
+        file
+        for file, text in after["texts"].items()
+        if file in before["texts"] and before["texts"][file] != text
+    )
+    if edited:
+        changes["edited_files"] = edited
+    audit.record(
+        AuditAction.UPDATE,
+        playbook,
+        f"playbook {name} changed: {', '.join(changes) or 'nothing'}",
+        changes=changes,
+    )
     return playbook
 
 
@@ -99,6 +127,7 @@ def delete_playbook(playbook: Playbook) -> None:
         raise ServiceError(_in_use_message(playbook, users))
 
     playbook_id, name = playbook.id, playbook.name
+    gone = audit.ref(playbook)
     db.session.delete(playbook)
     try:
         db.session.commit()
@@ -108,6 +137,7 @@ def delete_playbook(playbook: Playbook) -> None:
         raise ServiceError(_in_use_message(playbook, jobs_using(playbook))) from exc
 
     log.info("playbook deleted id=%s name=%s", playbook_id, name)
+    audit.record(AuditAction.DELETE, gone, f"playbook {name} deleted")
 
 
 def jobs_using(playbook: Playbook) -> list[Job]:
@@ -126,6 +156,16 @@ def job_counts() -> dict[int, int]:
         .group_by(Job.playbook_id)
     )
     return {playbook_id: count for playbook_id, count in rows}
+
+
+def _view(playbook: Playbook) -> dict:
+    texts = {file.name: file.content for file in playbook.files}
+    return {
+        "name": playbook.name,
+        "entry": playbook.entry,
+        "files": sorted(texts),
+        "texts": texts,
+    }
 
 
 def _in_use_message(playbook: Playbook, users: list[Job]) -> str:

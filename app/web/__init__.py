@@ -10,6 +10,7 @@ from app.web.filters import register_filters
 def register_web(app: Flask) -> None:
     from app.web import (
         account,
+        audit,
         auth,
         credentials,
         groups,
@@ -23,7 +24,7 @@ def register_web(app: Flask) -> None:
 
     for module in (hosts, groups, credentials, playbooks, jobs, quick, runs):
         app.register_blueprint(module.bp)
-    for module in (auth, account, users):
+    for module in (auth, account, users, audit):
         app.register_blueprint(module.bp)
     register_filters(app)
 
