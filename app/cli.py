@@ -1,6 +1,7 @@
 """`flask --app app users ...`: accounts from the command line.
 
     flask --app app users create NAME --role admin [--password-file FILE]
+    flask --app app users create-token NAME [--name NAME] [--expires-days N]
     flask --app app users list
     flask --app app users ensure-admin
 
@@ -20,6 +21,7 @@ from app import audit
 from app.extensions import db
 from app.models import AuditVia, Role
 from app.services import ServiceError
+from app.services import tokens as token_service
 from app.services import users as user_service
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,31 @@ def create(username: str, role: str, password_file: IO[str] | None) -> None:
         except ServiceError as error:
             _fail(error)
     click.echo(f"User {user.username} created ({user.role}).")
+
+
+@users_cli.command("create-token")
+@click.argument("username")
+@click.option("--name", default="command line", show_default=True)
+@click.option("--expires-days", type=click.IntRange(1), default=None)
+def create_token(username: str, name: str, expires_days: int | None) -> None:
+    """Make an API token for a user and print it, once; it acts with their role."""
+    user = user_service.find(username)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user named {username}.")
+    with audit.acting_as(None, AuditVia.CLI):
+        try:
+            _row, token = token_service.create_token(
+                user, name=name, expires_days=expires_days
+            )
+        except ServiceError as error:
+            _fail(error)
+    # The token alone on stdout, so that `$(flask ... create-token ann)` takes it;
+    # the words go to stderr.
+    click.echo(
+        f"API token for {user.username} ({user.role}); shown only this once:",
+        err=True,
+    )
+    click.echo(token)
 
 
 @users_cli.command("list")

@@ -13,6 +13,7 @@ import pytest
 
 from app.auth.permissions import PERMISSIONS, PUBLIC
 from app.models import Role, RunStatus
+from app.services import tokens as token_service
 
 from helpers import csrf_token, login
 
@@ -59,6 +60,7 @@ def objects(make):
     host = make.host("web1")
     job = make.job(hosts=[host])
     run = _run(job)
+    someone = make.user("someone", role="viewer")
     return {
         "host_id": host.id,
         "group_id": make.group("webservers", hosts=[host]).id,
@@ -66,7 +68,8 @@ def objects(make):
         "playbook_id": make.playbook().id,
         "job_id": job.id,
         "run_id": run.id,
-        "user_id": make.user("someone", role="viewer").id,
+        "user_id": someone.id,
+        "token_id": token_service.create_token(someone, name="ci")[0].id,
         "filename": "app.css",
     }
 

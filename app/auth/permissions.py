@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, Needed] = {
     "index": VIEWER,
     "auth.logout": VIEWER,
     "account.password": VIEWER,
+    "account.tokens": VIEWER,
+    "account.revoke_token": VIEWER,
     # Runs and their logs.
     "runs.index": VIEWER,
     "runs.show": VIEWER,

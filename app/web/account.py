@@ -1,17 +1,25 @@
-"""One's own account: changing one's password."""
+"""One's own account: changing one's password, one's API tokens.
+
+A new token is shown on the answer to the form that made it, and never again:
+only its hash is kept.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import EqualTo, InputRequired
+from werkzeug.wrappers import Response
+from wtforms import IntegerField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Optional
 
+from app.extensions import db
+from app.models import ApiToken
+from app.services import tokens as token_service
 from app.services import users as user_service
-from app.web.forms import render_form, save_form
+from app.web.forms import INVALID, render_form, save_form
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +63,49 @@ def password():
     login_user(user)
     flash("Your password is changed. Your other sessions are logged out.", "info")
     return redirect(url_for("index"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        render_kw={"maxlength": token_service.MAX_NAME, "autocomplete": "off"},
+    )
+    expires_days = IntegerField(
+        "Days it lasts",
+        validators=[Optional()],
+        render_kw={"min": 1, "max": token_service.MAX_DAYS, "placeholder": "no end"},
+    )
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+def tokens():
+    """Your tokens; a post makes one and shows it, this once."""
+    user = current_user._get_current_object()
+    form = TokenForm()
+    made = save_form(
+        form,
+        "token",
+        lambda: token_service.create_token(
+            user, name=form.name.data, expires_days=form.expires_days.data
+        ),
+    )
+    status = INVALID if form.is_submitted() and made is None else 200
+    if made is not None:
+        form = TokenForm(formdata=None)
+    return render_template(
+        "account/tokens.html",
+        form=form,
+        tokens=token_service.tokens_of(user),
+        new=made,
+    ), status
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> Response:
+    token = db.get_or_404(ApiToken, token_id)
+    if token.user_id != current_user.id:
+        abort(404)  # someone else's token: as good as unknown
+    name = token.name
+    token_service.revoke_token(token)
+    flash(f"Token {name} is revoked: requests with it are refused.", "info")
+    return redirect(url_for("account.tokens"))
