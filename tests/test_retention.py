@@ -1,4 +1,5 @@
-"""Retention: which runs the purge removes, and in batches."""
+"""Retention: which runs the purge removes, in batches, and the settings page
+that tells what the next purge would remove."""
 
 from __future__ import annotations
 
@@ -97,3 +98,21 @@ def test_zero_keeps_everything(app, make):
 
     assert purge_once() == retention.Purge(runs=0, events=0)
     assert len(_ids()) == 1
+
+
+def test_settings_page_shows_the_database_size_and_the_next_purge(app, client, make):
+    with_settings(app, retention_days=30)
+    job = make.job()
+    _run(job, days_old=31, lines=7)
+    _run(job, days_old=1)
+
+    page = client.get("/settings/")
+
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert 'data-purge-runs="1"' in body
+    assert 'data-purge-events="7"' in body
+    assert "removes 1 finished run and 7 log lines" in body
+    assert retention.database_size() > 0
+    assert "data-database-size" in body and "unknown" not in body
+    assert len(_ids()) == 2, "the page deletes nothing"

@@ -27,6 +27,11 @@ def register_web(app: Flask) -> None:
     for module in (auth, account, users, audit):
         app.register_blueprint(module.bp)
     register_filters(app)
+    # Health checks with the Redis banner and 503s, and the settings page.
+    from app.web import health, settings
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(settings.bp)
 
     @app.get("/")
     def index():

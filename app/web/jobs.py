@@ -41,6 +41,7 @@ from app.web.forms import (
     render_form,
     show_service_error,
 )
+from app.web.health import ensure_queued
 
 log = logging.getLogger(__name__)
 
@@ -261,5 +262,6 @@ def launch(job_id: int) -> Response:
     except ServiceError as exc:
         flash(exc.message, "error")
         return redirect(url_for("jobs.show", job_id=job.id))
+    ensure_queued(run)
     flash(f"Run {run.id} of {job.name} queued.", "info")
     return redirect(url_for("runs.show", run_id=run.id))

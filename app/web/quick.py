@@ -16,6 +16,7 @@ from wtforms import SelectField, StringField
 from app.services import ServiceError
 from app.services import jobs as job_service
 from app.web.forms import render_form, show_service_error
+from app.web.health import ensure_queued
 from app.web.jobs import TargetsMixin, fill_target_choices, module_choices
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def new():
         except ServiceError as exc:
             show_service_error(form, exc)
         else:
+            ensure_queued(run)
             flash(f"Run {run.id} queued.", "info")
             return redirect(url_for("runs.show", run_id=run.id))
 

@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
@@ -161,9 +162,29 @@ def raw(run_id: int):
 
 @bp.post("/<int:run_id>/cancel")
 def cancel(run_id: int):
+    """Cancel a run once the person confirmed it.
+
+    With JavaScript the button asks first (htmx's hx-confirm) and posts through
+    htmx; without, the plain form posts here and this answers with a page that
+    asks, whose button posts again with `confirmed=yes`.
+    """
     run = _get_run(run_id)
-    if run_service.cancel(run):
+    htmx = request.headers.get("HX-Request") == "true"
+    if not htmx and request.form.get("confirmed") != "yes" and not run.state.terminal:
+        return render_template("runs/cancel.html", run=run)
+
+    if run_service.cancel(run, by=_who()):
         flash(f"Run {run.id} is being canceled.", "info")
     else:
         flash(f"Run {run.id} had already ended ({run.status}).", "info")
-    return redirect(url_for("runs.show", run_id=run.id))
+    page = url_for("runs.show", run_id=run.id)
+    if htmx:
+        return "", 200, {"HX-Redirect": page}
+    return redirect(page)
+
+
+def _who() -> str:
+    """Who is asking, for the run's log: their user name, else their address."""
+    if current_user.is_authenticated:
+        return current_user.username
+    return request.remote_addr or "someone"
