@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
     from app import models  # noqa: F401  (the models must be known to migrations)
+    from app.api import register_api
     from app.auth import init_auth
     from app.web import register_web
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     csrf.init_app(app)
     register_web(app)
+    register_api(app)
     if settings.proxy_hops:
         # Client addresses (audit trail, login throttling) come from the proxy's
         # X-Forwarded-For, trusted only as many hops deep as configured.

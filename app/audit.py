@@ -115,6 +115,11 @@ def record(
     return entry
 
 
+def acting_user() -> User | None:
+    """Who acts now: the logged-in user or token owner, a command's user, or None."""
+    return _who()[0]
+
+
 def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """The fields whose value differs, each as [before, after]."""
     return {

@@ -206,7 +206,9 @@ def build_spec(run: Run) -> RunSpec:
         args=job.args,
         playbook_files=playbook_files,
         entry=entry,
-        extra_vars=dict(job.extra_vars or {}),
+        # Variables given at launch win over the job's.
+        extra_vars={**(job.extra_vars or {}), **(run.extra_vars or {})},
+        limit=run.limit or "",
         forks=job.forks,
         timeout=job.timeout or config.default_timeout,
         credential=credential,

@@ -269,3 +269,33 @@ def test_viewers_and_operators_cannot_read_it(app):
         client = app.test_client()
         login(client, role)
         assert client.get("/audit/").status_code == 403
+
+
+def test_launch_and_cancel_from_the_pages_are_recorded_with_who(client, make):
+    job = make.job("uptime")
+
+    launched = _post(client, f"/jobs/{job.id}/launch")
+    run_id = int(launched.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    _post(client, f"/runs/{run_id}/cancel", confirmed="yes")
+
+    launch, cancel = reversed(_entries(object_type="run"))
+    assert (launch.action, launch.object_id, launch.username) == (
+        "launch",
+        run_id,
+        "admin",
+    )
+    assert launch.summary == f"run {run_id} of job uptime launched"
+    assert cancel.action == "cancel"
+    assert cancel.summary == f"run {run_id} of job uptime canceled by admin"
+    assert "<dd data-launched-by>admin</dd>" in page
+
+
+def test_a_quick_command_is_recorded_as_its_launch_only(client, make):
+    host = make.host("web1")
+
+    _post(client, "/quick/new", module="shell", args="uptime", hosts=[str(host.id)])
+
+    (entry,) = _entries()
+    assert entry.action == "launch"
+    assert entry.summary.endswith("of quick command shell uptime launched")

@@ -144,6 +144,8 @@ def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
     else:
         write_project(scratch.root, spec.playbook_files)
         kwargs["playbook"] = spec.entry
+    if spec.limit:
+        kwargs["limit"] = spec.limit
     return ansible_runner.run(**kwargs)
 
 

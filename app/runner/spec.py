@@ -42,6 +42,8 @@ class RunSpec:
     credential: CredentialSpec | None = None
     # Tells this run's processes apart from every other's, across workers.
     marker: str = ""
+    # An Ansible host pattern given at launch (--limit); "" runs on all hosts.
+    limit: str = ""
 
 
 def run_marker(run_id: int, database_url: str) -> str:

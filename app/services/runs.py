@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Callback, Worker
 from sqlalchemy import select, update
 
-from app import tasks
+from app import audit, tasks
 from app.extensions import db
 from app.models import Event, Job, Run, RunStatus
+from app.models.audit import AuditAction
 from app.models.event import append_note
 from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
+from app.models.user import User
 from app.queue import cancel_key, redis_connection, run_queue, settings
 from app.services import ServiceError, Unavailable
+from app.validation import NAME
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +30,37 @@ _RQ_TIMEOUT_MARGIN = 300
 # Seconds cancel requests and finished RQ jobs are kept in Redis.
 _CANCEL_TTL = 24 * 3600
 _RESULT_TTL = 600
+# Characters of a launch's limit; a host pattern, not a list of every host.
+MAX_LIMIT = 1024
+# Host names, groups, wildcards, ranges and the operators , : ! & ~ of Ansible's
+# patterns. No "@": ansible-playbook reads `--limit @file` from the worker's disk.
+_LIMIT = re.compile(r"^[A-Za-z0-9_.*?!&:,~\[\]\-]*$")
 
 
-def launch(job: Job) -> Run:
+def launch(
+    job: Job,
+    *,
+    by: User | None = None,
+    extra_vars: dict[str, Any] | None = None,
+    limit: str = "",
+) -> Run:
     """Create the run as `queued`, commit, then hand its id to the queue.
 
     If the queue cannot take it, the run ends `error` at once with the reason.
+    `extra_vars` win over the job's for this run only, and `limit` narrows its
+    hosts (an Ansible pattern); `ServiceError` refuses bad ones.
     """
     if job.kind == "playbook" and job.playbook is None:
         raise ServiceError("This job has no playbook.", {"playbook": "Choose one."})
     if not job.hosts and not any(group.hosts for group in job.groups):
         raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
+    _check_launch(extra_vars, limit)
 
     run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job))
+    # Who launched it: given, or whoever is logged in (or runs the command).
+    run.launched_by = by or audit.acting_user()
+    run.extra_vars = dict(extra_vars or {})
+    run.limit = limit
     db.session.add(run)
     # The RQ job's id is chosen before the job exists and committed with the run:
     # no run ever waits in the database without one, and the reconciler can tell
@@ -46,6 +69,13 @@ def launch(job: Job) -> Run:
     run.rq_job_id = f"playdeck-run-{run.id}"
     db.session.commit()
 
+    audit.record(
+        AuditAction.LAUNCH,
+        run,
+        f"run {run.id} of {_what(job)} launched"
+        + (f", limit {limit}" if limit else ""),
+        changes={"job": job.name, "extra_vars": run.extra_vars, "limit": limit},
+    )
     try:
         _enqueue(run, run.rq_job_id)
     except Exception as exc:  # any failure of Redis: the run must not stay queued
@@ -141,7 +171,35 @@ def cancel(run: Run, by: str = "someone") -> bool:
         db.session.commit()
         log.info("run %s asked to stop by %s", run.id, by)
     db.session.refresh(run)
+    audit.record(
+        AuditAction.CANCEL, run, f"run {run.id} of {_what(run.job)} canceled by {by}"
+    )
     return True
+
+
+def _what(job: Job) -> str:
+    """A run's job as the audit trail names it."""
+    if job.hidden:
+        return f"quick command {job.description}"
+    return f"job {job.name}"
+
+
+def _check_launch(extra_vars: dict[str, Any] | None, limit: str) -> None:
+    errors: dict[str, str] = {}
+    if extra_vars is not None and not isinstance(extra_vars, dict):
+        errors["extra_vars"] = "Extra variables must be a mapping of names to values."
+    elif extra_vars:
+        bad = [str(key) for key in extra_vars if not NAME.match(str(key))]
+        if bad:
+            errors["extra_vars"] = f"Not a valid variable name: {', '.join(bad)}"
+    if not isinstance(limit, str) or len(limit) > MAX_LIMIT:
+        errors["limit"] = f"Use a host pattern of at most {MAX_LIMIT} characters."
+    elif not _LIMIT.match(limit):
+        errors["limit"] = (
+            "A limit is an Ansible host pattern: names, groups, * ? [ ] and , : ! & ~"
+        )
+    if errors:
+        raise ServiceError("The run was not launched.", errors)
 
 
 def _take_off_the_queue(run: Run) -> None:
