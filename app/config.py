@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,15 @@ def _read_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def _zone(name: str) -> str:
+    """An IANA zone name that exists here; a typo stops the start, not a page."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(f"PLAYDECK_TIMEZONE: unknown time zone {name!r}") from exc
+    return name
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ class Settings:
     # Reverse proxies in front of the web process whose X-Forwarded-For is
     # trusted for the client's address; 0 when clients connect directly.
     proxy_hops: int = 0
+    # IANA time zone a new schedule starts in; each schedule keeps its own zone.
+    timezone: str = "UTC"
     adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)
 
     @classmethod
@@ -122,6 +134,7 @@ class Settings:
             stop_grace=float(_env("STOP_GRACE", "5")),
             host_key_checking=_env("HOST_KEY_CHECKING", "false").lower()
             in ("1", "true", "yes"),
+            timezone=_zone(_env("TIMEZONE", "UTC")),
             proxy_hops=int(_env("PROXY_HOPS", "0")),
             reconcile_interval=float(_env("RECONCILE_INTERVAL", "5")),
             retention_days=int(_env("RETENTION_DAYS", "90")),

@@ -1,8 +1,10 @@
-"""Upkeep every few seconds: lost runs ended or queued again, old runs purged.
+"""Upkeep every few seconds: due schedules fired, lost runs ended or queued
+again, old runs purged.
 
     python -m app.maintenance
 
-This is the Procfile's `scheduler` process. Each pass calls `reconcile_once()`
+This is the Procfile's `scheduler` process. Each pass fires the schedules due
+(rq-scheduler's entries, see app.services.scheduler), calls `reconcile_once()`
 and `purge_once()`, then waits PLAYDECK_RECONCILE_INTERVAL seconds. Both are
 plain functions, to be called from anywhere with an app context: a worker
 reconciles once when it starts.
@@ -29,6 +31,7 @@ from app.models.timeutil import utcnow
 from app.queue import cancel_key, heartbeat_key, redis_connection, settings
 from app.services import retention
 from app.services import runs as run_service
+from app.services.scheduler import SchedulerLoop
 from app.tasks import end_lost_run
 
 log = logging.getLogger(__name__)
@@ -160,8 +163,11 @@ def main() -> None:
     with app.app_context():
         interval = settings().reconcile_interval
         log.info("reconciling runs and purging old ones every %s s", interval)
+        # Its entries are reconciled with the database first, once registered.
+        schedules = SchedulerLoop(interval)
+        schedules.start()
         while not stop.is_set():
-            for step in (reconcile_once, purge_once):
+            for step in (schedules.tick, reconcile_once, purge_once):
                 try:
                     step()
                 except Exception:  # the next pass tries again; this process stays
@@ -169,6 +175,7 @@ def main() -> None:
                     db.session.rollback()
             db.session.remove()
             stop.wait(interval)
+        schedules.stop()
     log.info("stopped")
 
 

@@ -6,7 +6,15 @@ from app.models.event import Event
 from app.models.host import Connection, Group, Host
 from app.models.job import Job, JobKind
 from app.models.playbook import Playbook, PlaybookFile
-from app.models.run import Run, RunStatus
+from app.models.run import Run, RunStatus, RunTrigger
+from app.models.schedule import (
+    Firing,
+    FiringOutcome,
+    IntervalUnit,
+    Overlap,
+    Schedule,
+    ScheduleKind,
+)
 from app.models.timeutil import utcnow
 from app.models.token import ApiToken
 from app.models.user import Role, User
@@ -20,15 +28,22 @@ __all__ = [
     "Credential",
     "CredentialKind",
     "Event",
+    "Firing",
+    "FiringOutcome",
     "Group",
     "Host",
+    "IntervalUnit",
     "Job",
     "JobKind",
+    "Overlap",
     "Playbook",
     "PlaybookFile",
     "Role",
     "Run",
     "RunStatus",
+    "RunTrigger",
+    "Schedule",
+    "ScheduleKind",
     "User",
     "utcnow",
 ]

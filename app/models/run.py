@@ -31,6 +31,14 @@ class RunStatus(enum.StrEnum):
 
 TERMINAL_STATUSES = tuple(status for status in RunStatus if status.terminal)
 
+
+class RunTrigger(enum.StrEnum):
+    """What started a run: someone (the Run button, the API) or a schedule."""
+
+    MANUAL = "manual"
+    SCHEDULED = "scheduled"
+
+
 # The counters ansible reports for each host, in the order pages show them.
 STAT_KEYS = ("ok", "changed", "failed", "unreachable", "skipped")
 
@@ -71,6 +79,10 @@ class Run(db.Model):
     # pattern narrowing its hosts ("" for all of them).
     extra_vars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     limit: Mapped[str] = mapped_column(Text, default="")
+    # A `RunTrigger`: pressed by someone, or fired by the job's schedule.
+    trigger: Mapped[str] = mapped_column(
+        String(16), default=RunTrigger.MANUAL, server_default=RunTrigger.MANUAL
+    )
 
     job: Mapped[Job] = relationship()
     launched_by: Mapped[User | None] = relationship()

@@ -3,7 +3,8 @@
 Every rule of a job lives here, not in the forms, so that the pages and a JSON API
 refuse the same input with the same messages: an ad-hoc job names a module of the
 allow-list (and its arguments when the module needs them), a playbook job names a
-playbook, and every job targets at least one host or group.
+playbook, and every job targets at least one host or group. A job's schedule is
+checked and saved with it (see `app.services.schedules`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from app.models import (
 )
 from app.models.timeutil import utcnow
 from app.queue import settings
-from app.services import ServiceError, runs
+from app.services import ServiceError, runs, schedules
+from app.services.scheduler import reconcile_after_change
+from app.services.schedules import ScheduleSpec
 from app.validation import NAME
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,12 @@ def create_job(
     timeout: int | None = None,
     extra_vars: dict[str, Any] | None = None,
     hidden: bool = False,
+    schedule: ScheduleSpec | None = None,
 ) -> Job:
-    """A new job, checked as a whole; `ServiceError.fields` holds every problem."""
+    """A new job, checked as a whole; `ServiceError.fields` holds every problem.
+
+    `schedule` None means the job has none.
+    """
     values = _checked(
         None,
         name=name,
@@ -74,6 +81,7 @@ def create_job(
         forks=forks,
         timeout=timeout,
         extra_vars=extra_vars,
+        schedule=schedule,
     )
 
     job = Job(hidden=hidden)
@@ -86,6 +94,8 @@ def create_job(
         audit.record(
             AuditAction.CREATE, job, f"job {job.name} created", changes=_view(job)
         )
+    if job.schedule is not None:
+        reconcile_after_change()
     return job
 
 
@@ -103,8 +113,13 @@ def update_job(
     forks: int = 5,
     timeout: int | None = None,
     extra_vars: dict[str, Any] | None = None,
+    schedule: ScheduleSpec | None = None,
 ) -> Job:
-    """Replace the job's definition. Runs already made keep their frozen summary."""
+    """Replace the job's definition. Runs already made keep their frozen summary.
+
+    `schedule` None keeps the job's schedule as it is; a spec of kind "" removes
+    it.
+    """
     values = _checked(
         job,
         name=name,
@@ -118,8 +133,10 @@ def update_job(
         forks=forks,
         timeout=timeout,
         extra_vars=extra_vars,
+        schedule=schedule,
     )
 
+    had_schedule = job.schedule is not None
     before = _view(job)
     _assign(job, values)
     _commit(values["name"], job.id)
@@ -132,6 +149,8 @@ def update_job(
         f"job {job.name} changed: {', '.join(changes) or 'nothing'}",
         changes=changes,
     )
+    if had_schedule or job.schedule is not None:
+        reconcile_after_change()
     return job
 
 
@@ -149,6 +168,7 @@ def check_job(
     forks: int = 5,
     timeout: int | None = None,
     extra_vars: dict[str, Any] | None = None,
+    schedule: ScheduleSpec | None = None,
 ) -> None:
     """The checks of `create_job` (or of `update_job` for `job`) without saving."""
     _checked(
@@ -164,6 +184,7 @@ def check_job(
         forks=forks,
         timeout=timeout,
         extra_vars=extra_vars,
+        schedule=schedule,
     )
 
 
@@ -188,10 +209,13 @@ def delete_job(job: Job) -> None:
 
     job_id, name = job.id, job.name
     gone = audit.ref(job)
+    had_schedule = job.schedule is not None
     db.session.delete(job)
     db.session.commit()
     log.info("job deleted id=%s name=%s", job_id, name)
     audit.record(AuditAction.DELETE, gone, f"job {name} and its runs deleted")
+    if had_schedule:
+        reconcile_after_change()
 
 
 def quick_job(
@@ -343,6 +367,10 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         if bad:
             errors["extra_vars"] = f"Not a valid variable name: {', '.join(bad)}"
 
+    checked_schedule = None
+    if raw["schedule"] is not None:
+        checked_schedule = schedules.checked(raw["schedule"], errors, utcnow())
+
     if errors:
         raise ServiceError(NOT_SAVED, errors)
 
@@ -360,7 +388,7 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         "forks": forks,
         "timeout": timeout,
         "extra_vars": extra_vars,
-    }
+    } | ({} if raw["schedule"] is None else {"schedule": checked_schedule})
 
 
 def _view(job: Job) -> dict[str, Any]:
@@ -403,7 +431,10 @@ def _rows(
 
 def _assign(job: Job, values: dict[str, Any]) -> None:
     for key, value in values.items():
-        setattr(job, key, value)
+        if key == "schedule":
+            schedules.apply(job, value, utcnow())
+        else:
+            setattr(job, key, value)
 
 
 def _name_taken(name: str, job_id: int | None) -> bool:

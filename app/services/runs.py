@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app import audit, tasks
 from app.extensions import db
-from app.models import Event, Job, Run, RunStatus
+from app.models import Event, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
 from app.models.event import append_note
 from app.models.run import mark_finished
@@ -39,6 +39,7 @@ _LIMIT = re.compile(r"^[A-Za-z0-9_.*?!&:,~\[\]\-]*$")
 
 def launch(
     job: Job,
+    trigger: RunTrigger = RunTrigger.MANUAL,
     *,
     by: User | None = None,
     extra_vars: dict[str, Any] | None = None,
@@ -49,6 +50,8 @@ def launch(
     If the queue cannot take it, the run ends `error` at once with the reason.
     `extra_vars` win over the job's for this run only, and `limit` narrows its
     hosts (an Ansible pattern); `ServiceError` refuses bad ones.
+    Rows the caller added to the session are committed with the run: the
+    scheduler's record of a firing is.
     """
     if job.kind == "playbook" and job.playbook is None:
         raise ServiceError("This job has no playbook.", {"playbook": "Choose one."})
@@ -56,7 +59,7 @@ def launch(
         raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
     _check_launch(extra_vars, limit)
 
-    run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job))
+    run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job), trigger=trigger)
     # Who launched it: given, or whoever is logged in (or runs the command).
     run.launched_by = by or audit.acting_user()
     run.extra_vars = dict(extra_vars or {})
