@@ -71,8 +71,19 @@ def objects(make):
         "run_id": run.id,
         "user_id": someone.id,
         "token_id": token_service.create_token(someone, name="ci")[0].id,
+        "schedule_id": _schedule(job).id,
         "filename": "app.css",
     }
+
+
+def _schedule(job):
+    from app.extensions import db
+    from app.models import Schedule
+
+    schedule = Schedule(job=job, kind="cron", cron="0 * * * *", timezone="UTC")
+    db.session.add(schedule)
+    db.session.commit()
+    return schedule
 
 
 def _run(job):

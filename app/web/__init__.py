@@ -33,6 +33,11 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(settings.bp)
 
+    # Schedules: the upcoming page, the job form's preview, enable and disable.
+    from app.web import schedules
+
+    app.register_blueprint(schedules.bp)
+
     @app.get("/")
     def index():
         return redirect(url_for("runs.index"))

@@ -1,4 +1,5 @@
-"""Job pages: the list, one job with its Run button and recent runs, the job form.
+"""Job pages: the list, one job with its Run button and recent runs, the job form
+with the job's schedule.
 
 The forms only turn the request into plain values (ids, numbers, parsed
 variables); `app.services.jobs` decides what a valid job is.
@@ -27,12 +28,14 @@ from wtforms.validators import Optional
 from app.extensions import db
 from app.models import Job, JobKind, Playbook
 from app.queue import settings
+from app.recurrence import zone_names
 from app.services import ServiceError
 from app.services import credentials as credential_service
 from app.services import groups as group_service
 from app.services import hosts as host_service
 from app.services import jobs as job_service
 from app.services import runs as run_service
+from app.services import schedules as schedule_service
 from app.validation import vars_to_text
 from app.web.forms import (
     VarsField,
@@ -42,6 +45,12 @@ from app.web.forms import (
     show_service_error,
 )
 from app.web.health import ensure_queued
+from app.web.schedules import (
+    ScheduleFields,
+    form_preview,
+    schedule_data,
+    schedule_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +71,7 @@ class TargetsMixin:
     )
 
 
-class JobForm(TargetsMixin, FlaskForm):
+class JobForm(TargetsMixin, ScheduleFields, FlaskForm):
     name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
     kind = RadioField(
         "Kind",
@@ -130,6 +139,7 @@ def _values(form: JobForm) -> dict[str, Any]:
         "forks": form.forks.data,
         "timeout": form.timeout.data,
         "extra_vars": form.extra_vars.parsed,
+        "schedule": schedule_spec(form),
     }
 
 
@@ -171,7 +181,7 @@ def _form_data(job: Job) -> dict[str, Any]:
         "forks": job.forks,
         "timeout": job.timeout,
         "extra_vars": vars_to_text(job.extra_vars),
-    }
+    } | schedule_data(job.schedule)  # type: ignore[attr-defined]
 
 
 def _get_job(job_id: int) -> Job:
@@ -212,19 +222,23 @@ def new():
     if job is not None:
         flash(f"Job {job.name} created. Press Run to start it.", "info")
         return redirect(url_for("jobs.show", job_id=job.id))
-    return render_form("jobs/form.html", form, job=None)
+    return _render(form, None)
 
 
 @bp.get("/<int:job_id>")
 def show(job_id: int):
     job = _get_job(job_id)
     runs = job_service.recent_runs(job, RECENT_RUNS)
+    schedule = job.schedule  # type: ignore[attr-defined]
     return render_template(
         "jobs/show.html",
         job=job,
         runs=runs,
         limit=RECENT_RUNS,
         vars_text=vars_to_text(job.extra_vars),
+        schedule=schedule,
+        preview=schedule_service.describe_saved(schedule) if schedule else None,
+        firings=schedule_service.firings(schedule) if schedule else [],
     )
 
 
@@ -237,7 +251,18 @@ def edit(job_id: int):
     if _submit(form, job) is not None:
         flash(f"Job {job.name} saved.", "info")
         return redirect(url_for("jobs.show", job_id=job.id))
-    return render_form("jobs/form.html", form, job=job)
+    return _render(form, job)
+
+
+def _render(form: JobForm, job: Job | None) -> tuple[str, int]:
+    """The job form, with its schedule said in words as the preview says it."""
+    return render_form(
+        "jobs/form.html",
+        form,
+        job=job,
+        preview=form_preview(form, job),
+        timezones=zone_names(),
+    )
 
 
 @bp.post("/<int:job_id>/delete")
