@@ -206,8 +206,11 @@ def query_int(
 
 
 def query_choice(name: str, choices: tuple[str, ...]) -> str:
-    raw = request.args.get(name, "")
-    if raw and raw not in choices:
+    """One of `choices`, or "" when the parameter is left out; 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return ""
+    if raw not in choices:
         message = "Choose one of: " + ", ".join(choices) + "."
         raise ApiError(400, f"{name}: {message}", {name: message})
     return raw
