@@ -350,6 +350,7 @@ def test_jobs_round_trip_and_hide_quick_commands(api, make):
         "forks": 5,
         "timeout": 60,
         "extra_vars": {"a": 1},
+        "schedule": None,
     }
     assert [j["name"] for j in api.get("/jobs").get_json()["items"]] == ["uptime"]
     refused = api.post("/jobs", {"name": "x", "kind": "adhoc", "module": "rm"})

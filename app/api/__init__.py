@@ -83,7 +83,16 @@ def http_error(error: HTTPException) -> Response | HTTPException:
 
 
 def register_api(app: Flask) -> None:
-    from app.api import audit, credentials, hosts, jobs, openapi, playbooks, runs  # noqa: F401
+    from app.api import (  # noqa: F401
+        audit,
+        credentials,
+        hosts,
+        jobs,
+        openapi,
+        playbooks,
+        runs,
+        schedules,
+    )
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

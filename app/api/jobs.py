@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from app.api import bp
 from app.api.common import get_or_404, page_of, refused
 from app.api.runs import LAUNCH, run_json
+from app.api.schedules import SCHEDULE, schedule_json, schedule_spec
 from app.api.schema import (
     ID,
     ApiError,
@@ -67,6 +68,7 @@ JOB = {
     "extra_vars": Field(
         "object", "Extra variables, by name.", extra={"additionalProperties": True}
     ),
+    "schedule": SCHEDULE,
 }
 
 
@@ -84,6 +86,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "forks": job.forks,
         "timeout": job.timeout,
         "extra_vars": job.extra_vars or {},
+        "schedule": schedule_json(job.schedule),  # type: ignore[attr-defined]
     }
 
 
@@ -126,8 +129,9 @@ def jobs_list():
 @bp.post("/jobs")
 def job_create():
     data = body(JOB, create=True)
+    schedule = schedule_spec(data["schedule"]) if "schedule" in data else None
     try:
-        job = job_service.create_job(**_values(data))
+        job = job_service.create_job(**_values(data), schedule=schedule)
     except ServiceError as error:
         raise refused(error) from error
     location = url_for("api.job_get", job_id=job.id)
@@ -142,9 +146,12 @@ def job_get(job_id: int):
 @bp.patch("/jobs/<int:job_id>")
 def job_update(job_id: int):
     job = _listed(job_id)
-    data = {**job_json(job), **body(JOB)}
+    changes = body(JOB)
+    data = {**job_json(job), **changes}
+    # Left out, the schedule stays as it is (even a one-off whose time passed).
+    schedule = schedule_spec(changes["schedule"]) if "schedule" in changes else None
     try:
-        job_service.update_job(job, **_values(data))
+        job_service.update_job(job, **_values(data), schedule=schedule)
     except ServiceError as error:
         raise refused(error) from error
     return jsonify(job_json(job))

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.api import audit, bp, credentials, hosts, jobs, playbooks, runs
+from app.api import audit, bp, credentials, hosts, jobs, playbooks, runs, schedules
 from app.api.schema import (
     ERROR_SCHEMA,
     ApiError,
@@ -21,7 +21,7 @@ from app.api.schema import (
     write_schema,
 )
 
-MODULES = (hosts, credentials, playbooks, jobs, runs, audit)
+MODULES = (hosts, credentials, playbooks, jobs, runs, audit, schedules)
 # Objects that scripts create and change, with their POST and PATCH bodies.
 WRITABLE = ("Host", "Group", "Credential", "Playbook", "Job")
 

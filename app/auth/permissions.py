@@ -121,6 +121,7 @@ PERMISSIONS: dict[str, Needed] = {
     "api.job_update": OPERATOR,
     "api.job_delete": OPERATOR,
     "api.job_launch": OPERATOR,
+    "api.schedules_list": VIEWER,
     "api.runs_list": VIEWER,
     "api.run_get": VIEWER,
     "api.run_events": VIEWER,
