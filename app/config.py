@@ -88,6 +88,9 @@ class Settings:
     page_size: int = 25
     # Check SSH host keys (off by default: hosts are added by the team itself).
     host_key_checking: bool = False
+    # Reverse proxies in front of the web process whose X-Forwarded-For is
+    # trusted for the client's address; 0 when clients connect directly.
+    proxy_hops: int = 0
     # Seconds between two passes of the reconciler and the retention purge.
     reconcile_interval: float = 5.0
     # Seconds between two heartbeats of a running run ...
@@ -101,9 +104,6 @@ class Settings:
     retention_runs_per_job: int = 500
     # Rows the purge deletes with one statement, committing between two.
     purge_batch: int = 1000
-    # Reverse proxies in front of the web process whose X-Forwarded-For is
-    # trusted for the client's address; 0 when clients connect directly.
-    proxy_hops: int = 0
     # IANA time zone a new schedule starts in; each schedule keeps its own zone.
     timezone: str = "UTC"
     adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)

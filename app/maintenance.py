@@ -117,10 +117,15 @@ def _reconcile_queued(
             return  # a work-horse is about to start the run
         reason = f"the worker that took the run stopped before starting it ({status})"
 
-    if run.requeued == 0 and run_service.requeue(run):
-        log.warning("run %s queued again: %s", run.id, reason)
-        done.requeued.append(run.id)
-    elif end_lost_run(run.id, f"{reason}; it had been queued again once already"):
+    if run.requeued == 0:
+        # False when another reconciler queued it again, or a work-horse started
+        # it, since it was read: then it is not lost, and the next pass sees it.
+        if run_service.requeue(run):
+            log.warning("run %s queued again: %s", run.id, reason)
+            done.requeued.append(run.id)
+    elif end_lost_run(
+        run.id, f"{reason}; it had been queued again once already", started=False
+    ):
         done.ended.append(run.id)
 
 

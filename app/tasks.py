@@ -267,16 +267,24 @@ def on_horse_killed(job, retpid, ret_val, rusage) -> None:
         )
 
 
-def end_lost_run(run_id: int, reason: str, canceled: bool = False) -> bool:
+def end_lost_run(
+    run_id: int, reason: str, canceled: bool = False, started: bool = True
+) -> bool:
     """End a run nothing will end any more, and kill what is left of it here.
 
     The run's processes on this machine are killed first, so that none of them
-    writes to the run after its end. Returns whether this call ended the run.
+    writes to the run after its end. With `started=False` the run is ended only
+    while still `queued`, and nothing is killed: once ended it can no longer
+    start, and should it have started meanwhile, it is not lost. Returns whether
+    this call ended the run.
     """
-    marker = run_marker(run_id, settings().database_url)
-    left = process.kill_all(marker)
+    left = 0
+    only_from: tuple[RunStatus, ...] = (RunStatus.QUEUED,)
+    if started:
+        left = process.kill_all(run_marker(run_id, settings().database_url))
+        only_from = (RunStatus.QUEUED, RunStatus.RUNNING)
     status = RunStatus.CANCELED if canceled else RunStatus.ERROR
-    if not mark_finished(run_id, status, error=reason):
+    if not mark_finished(run_id, status, only_from=only_from, error=reason):
         return False
     append_note(run_id, f"Ended {status} at {utc_text(utcnow())}: {reason}")
     log.warning(

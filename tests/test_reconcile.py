@@ -11,7 +11,7 @@ import pytest
 from rq import Queue
 
 from app.extensions import db
-from app.maintenance import reconcile_once
+from app.maintenance import Reconciled, _reconcile_queued, reconcile_once
 from app.models import Event, Run, RunStatus, utcnow
 from app.models.event import NOTE
 from app.models.run import mark_running
@@ -168,6 +168,41 @@ def test_a_run_taken_by_a_worker_that_died_before_starting_it_is_queued_again(
     job.save()
 
     assert reconcile_once().requeued == [run.id]
+
+
+def _read_by_another_reconciler(run: Run) -> Run:
+    """The run as a second reconciler read it, before the first acted."""
+    stale = db.session.get(Run, run.id)
+    db.session.expunge(stale)
+    return stale
+
+
+def test_a_run_queued_again_by_another_reconciler_meanwhile_is_left_alone(make):
+    run = _queued(make)
+    _lose_job(run)
+    stale = _read_by_another_reconciler(run)
+    assert runs.requeue(db.session.get(Run, run.id))
+
+    done = Reconciled()
+    _reconcile_queued(stale, None, utcnow(), done)
+
+    assert done == Reconciled()
+    run = _refreshed(run)
+    assert run.status == RunStatus.QUEUED and run.requeued == 1
+
+
+def test_a_run_started_meanwhile_is_neither_ended_nor_killed(make, settings):
+    run = _queued(make)
+    _lose_job(run)
+    _age(run, requeued=1)
+    stale = _read_by_another_reconciler(run)
+    assert mark_running(run.id)
+
+    done = Reconciled()
+    _reconcile_queued(stale, None, utcnow(), done)
+
+    assert done == Reconciled()
+    assert _refreshed(run).status == RunStatus.RUNNING
 
 
 def test_queued_runs_waiting_for_a_worker_are_left_alone(make):
