@@ -296,6 +296,8 @@ def test_a_viewer_sees_no_button_they_cannot_use(app, make):
         assert "/launch" not in page
         assert 'href="/quick/new"' not in page
         assert 'href="/users/"' not in page
+        assert 'href="/settings/"' not in page
+        assert 'href="/audit/"' not in page
     assert (
         client.post(
             f"/jobs/{job.id}/launch", data={"csrf_token": csrf_token(client)}
