@@ -203,7 +203,7 @@ def worker_processes(settings, tmp_path):
             started.append(processes.start(settings, ["worker.py"], log))
         processes.wait_for(
             lambda: Worker.count(queue=run_queue()) >= len(started),
-            30 + 3 * count,
+            30 + 5 * count,
             f"{len(started)} workers to listen",
         )
         return started[-count:]

@@ -118,21 +118,40 @@ def test_a_wrong_schedule_is_422_naming_its_field(api, make, schedule, field, me
 
 
 def test_upcoming_lists_enabled_schedules_soonest_first(app, api, make):
-    api.post("/jobs", json={**_job(make), "schedule": NIGHTLY})
+    # The nightly one may fall due at any time of the day the test runs; the
+    # others bracket it: every 5 minutes, and single runs days away.
+    def once(days: int) -> dict:
+        when = utcnow() + timedelta(days=days)
+        return {
+            "kind": "once",
+            "run_at": when.strftime("%Y-%m-%dT%H:%M"),
+            "timezone": "UTC",
+        }
+
     soon = {"kind": "interval", "every": 5, "unit": "minutes", "timezone": "UTC"}
-    api.post(
-        "/jobs",
-        json={**_job(make), "name": "often", "schedule": soon},
-    )
+    for name, schedule in [
+        ("in three days", once(3)),
+        ("nightly", NIGHTLY),
+        ("often", soon),
+        ("in two days", once(2)),
+    ]:
+        created = api.post(
+            "/jobs", json={**_job(make), "name": name, "schedule": schedule}
+        )
+        assert created.status_code == 201, created.get_json()
     viewer = Api(app, "viewer", "reader")
 
     response = viewer.get("/schedules")
 
     assert response.status_code == 200
     body = response.get_json()
-    assert [item["job_name"] for item in body["items"]] == ["often", "nightly"]
-    assert (body["total"], body["pages"]) == (2, 1)
-    nightly = body["items"][1]
+    names = [item["job_name"] for item in body["items"]]
+    assert names[-2:] == ["in two days", "in three days"]
+    assert set(names[:2]) == {"often", "nightly"}
+    runs = [item["next_run"] for item in body["items"]]
+    assert runs == sorted(runs)
+    assert (body["total"], body["pages"]) == (4, 1)
+    nightly = body["items"][names.index("nightly")]
     assert nightly["words"] == "At 02:30 (Europe/Berlin time)"
     # 02:30 in Berlin is 01:30 UTC in winter, 00:30 in summer.
     assert nightly["next_run"][11:] in ("01:30:00Z", "00:30:00Z")
