@@ -17,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 
+from app import command_guard
 from app.crypto import decrypt
 from app.extensions import db
 from app.models import Run, RunStatus
@@ -71,6 +72,10 @@ def execute_run(run_id: int) -> dict[str, Any]:
         log.info("run %s started", run_id)
 
         run = db.session.get(Run, run_id)
+        refused = command_guard.check_at_start(run)
+        if refused is not None:
+            append_note(run_id, refused)
+            return Outcome(RunStatus.ERROR.value, None, {}, refused).as_dict()
         spec = build_spec(run)
         sink = EventSink(run_id, config.event_batch_size, config.event_batch_seconds)
         outcome = execute(

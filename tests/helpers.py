@@ -6,7 +6,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-from factories import Factory
+from app.services import tokens as token_service
+
+from factories import PASSWORD, Factory
 
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
@@ -39,6 +41,18 @@ def with_settings(app, **changes) -> None:
     app.config["PLAYDECK"] = dataclasses.replace(app.config["PLAYDECK"], **changes)
 
 
+def browser_login(page, path: str, username: str) -> None:
+    """Open `path` in a browser tab, log in on the page it is sent to, and be
+    back at `path`."""
+    from playwright.sync_api import expect
+
+    page.goto(path)
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(path)
+
+
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 
@@ -48,3 +62,33 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+API = "/api/v1"
+
+
+class Api:
+    """A test client that sends a token of a user of some role."""
+
+    def __init__(self, app, role: str = "admin", name: str | None = None) -> None:
+        self.client = app.test_client()
+        self.user = Factory().user(name, role=role)
+        self.token = token_service.create_token(self.user, name="tests")[1]
+
+    def __call__(self, method: str, path: str, json=None, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.client.open(
+            API + path, method=method, json=json, headers=headers, **kwargs
+        )
+
+    def get(self, path: str, **kwargs):
+        return self("GET", path, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs):
+        return self("POST", path, json, **kwargs)
+
+    def patch(self, path: str, json=None, **kwargs):
+        return self("PATCH", path, json, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self("DELETE", path, **kwargs)

@@ -8,39 +8,9 @@ import pytest
 from app.extensions import db
 from app.models import AuditEntry, Credential, Run, RunStatus
 from app.services import runs as run_service
-from app.services import tokens as token_service
 
 from factories import PING_PLAYBOOK, Factory
-from helpers import login
-
-API = "/api/v1"
-
-
-class Api:
-    """A test client that sends a token of a user of some role."""
-
-    def __init__(self, app, role: str = "admin", name: str | None = None) -> None:
-        self.client = app.test_client()
-        self.user = Factory().user(name, role=role)
-        self.token = token_service.create_token(self.user, name="tests")[1]
-
-    def __call__(self, method: str, path: str, json=None, **kwargs):
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return self.client.open(
-            API + path, method=method, json=json, headers=headers, **kwargs
-        )
-
-    def get(self, path: str, **kwargs):
-        return self("GET", path, **kwargs)
-
-    def post(self, path: str, json=None, **kwargs):
-        return self("POST", path, json, **kwargs)
-
-    def patch(self, path: str, json=None, **kwargs):
-        return self("PATCH", path, json, **kwargs)
-
-    def delete(self, path: str, **kwargs):
-        return self("DELETE", path, **kwargs)
+from helpers import API, Api, login
 
 
 @pytest.fixture

@@ -72,6 +72,8 @@ def objects(make):
         "user_id": someone.id,
         "token_id": token_service.create_token(someone, name="ci")[0].id,
         "schedule_id": _schedule(job).id,
+        "rule_id": _rule().id,
+        "check": "local_target",
         "filename": "app.css",
     }
 
@@ -84,6 +86,12 @@ def _schedule(job):
     db.session.add(schedule)
     db.session.commit()
     return schedule
+
+
+def _rule():
+    from app.services import guard
+
+    return guard.create_rule(pattern="reboot", action="warn")
 
 
 def _run(job):

@@ -86,6 +86,7 @@ def register_api(app: Flask) -> None:
     from app.api import (  # noqa: F401
         audit,
         credentials,
+        guard,
         hosts,
         jobs,
         openapi,

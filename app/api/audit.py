@@ -40,7 +40,9 @@ ENTRY = {
     ),
     "action": Field("string", "What was done.", extra={"enum": list(ACTIONS)}),
     "object_type": Field(
-        "string", "host, group, credential, playbook, job, run, user or token."
+        "string",
+        "host, group, credential, playbook, job, run, user, token, guard_rule "
+        "or guard_check.",
     ),
     "object_id": Field("integer", "The object's id.", nullable=True),
     "object_name": Field("string", "The object's name then."),

@@ -13,7 +13,17 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.api import audit, bp, credentials, hosts, jobs, playbooks, runs, schedules
+from app.api import (
+    audit,
+    bp,
+    credentials,
+    guard,
+    hosts,
+    jobs,
+    playbooks,
+    runs,
+    schedules,
+)
 from app.api.schema import (
     ERROR_SCHEMA,
     ApiError,
@@ -21,15 +31,16 @@ from app.api.schema import (
     write_schema,
 )
 
-MODULES = (hosts, credentials, playbooks, jobs, runs, audit, schedules)
+MODULES = (hosts, credentials, playbooks, jobs, runs, audit, schedules, guard)
 # Objects that scripts create and change, with their POST and PATCH bodies.
-WRITABLE = ("Host", "Group", "Credential", "Playbook", "Job")
+WRITABLE = ("Host", "Group", "Credential", "Playbook", "Job", "GuardRule")
 
 DESCRIPTION = """\
 Playdeck's JSON API. Send a token as `Authorization: Bearer <token>`; make one
 on the API tokens page, or with `flask --app app users create-token NAME`. A
 token acts with its owner's role: viewers read, operators also write jobs and
-playbooks and launch and cancel runs, admins do everything.
+playbooks and launch and cancel runs, admins do everything, and they alone
+keep the command guard's rules and checks.
 
 Errors answer `{"message": ..., "fields": {...}}` with fields naming what was
 refused: 400 for a malformed body or parameter, 401 without a valid token, 403

@@ -64,6 +64,22 @@ RUN = {
         extra={"additionalProperties": True},
     ),
     "limit": Field("string", "The Ansible limit given at launch, or empty."),
+    "guard_warnings": Field(
+        "array",
+        "What the command guard's warn rules found: per command, the rule's id "
+        "and pattern, where the command is and the command.",
+        extra={
+            "items": {
+                "type": "object",
+                "properties": {
+                    "rule": {"type": "integer", "nullable": True},
+                    "pattern": {"type": "string"},
+                    "where": {"type": "string"},
+                    "command": {"type": "string"},
+                },
+            }
+        },
+    ),
 }
 
 LAUNCH = {
@@ -102,6 +118,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "launched_by": run.launched_by.username if run.launched_by else None,
         "extra_vars": run.extra_vars or {},
         "limit": run.limit or "",
+        "guard_warnings": run.guard_warnings or [],
     }
 
 

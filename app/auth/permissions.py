@@ -94,6 +94,13 @@ PERMISSIONS: dict[str, Needed] = {
     "users.edit": ADMIN,
     "users.reset_password": ADMIN,
     "audit.index": ADMIN,
+    # The command guard: what runs may execute.
+    "guard.index": ADMIN,
+    "guard.new": ADMIN,
+    "guard.edit": ADMIN,
+    "guard.move": ADMIN,
+    "guard.delete": ADMIN,
+    "guard.switch": ADMIN,
     # The API (/api/v1), by the same rules.
     "api.hosts_list": VIEWER,
     "api.host_get": VIEWER,
@@ -127,6 +134,13 @@ PERMISSIONS: dict[str, Needed] = {
     "api.run_events": VIEWER,
     "api.run_cancel": OPERATOR,
     "api.audit_list": ADMIN,
+    "api.guard_rules_list": ADMIN,
+    "api.guard_rule_get": ADMIN,
+    "api.guard_rule_create": ADMIN,
+    "api.guard_rule_update": ADMIN,
+    "api.guard_rule_delete": ADMIN,
+    "api.guard_checks_get": ADMIN,
+    "api.guard_checks_update": ADMIN,
 }
 
 

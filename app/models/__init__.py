@@ -3,6 +3,7 @@
 from app.models.audit import AuditAction, AuditEntry, AuditVia
 from app.models.credential import Credential, CredentialKind
 from app.models.event import Event
+from app.models.guard import BuiltinCheck, GuardAction, GuardCheck, GuardRule
 from app.models.host import Connection, Group, Host
 from app.models.job import Job, JobKind
 from app.models.playbook import Playbook, PlaybookFile
@@ -24,6 +25,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditVia",
+    "BuiltinCheck",
     "Connection",
     "Credential",
     "CredentialKind",
@@ -31,6 +33,9 @@ __all__ = [
     "Firing",
     "FiringOutcome",
     "Group",
+    "GuardAction",
+    "GuardCheck",
+    "GuardRule",
     "Host",
     "IntervalUnit",
     "Job",

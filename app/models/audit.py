@@ -30,6 +30,9 @@ class AuditAction(enum.StrEnum):
     TOKEN_CREATE = "token_create"
     TOKEN_REVOKE = "token_revoke"
     PASSWORD_CHANGE = "password_change"
+    # The command guard refused a launch, or let a run go and marked it.
+    GUARD_DENY = "guard_deny"
+    GUARD_WARN = "guard_warn"
 
 
 class AuditVia(enum.StrEnum):

@@ -84,6 +84,12 @@ class Run(db.Model):
         String(16), default=RunTrigger.MANUAL, server_default=RunTrigger.MANUAL
     )
 
+    # What the command guard's `warn` rules found, one entry per command:
+    # {"rule", "pattern", "where", "command"}; [] for a run nothing warned about.
+    guard_warnings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+
     job: Mapped[Job] = relationship()
     launched_by: Mapped[User | None] = relationship()
 

@@ -19,7 +19,7 @@ from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
 from app.queue import cancel_key, redis_connection, run_queue, settings
-from app.services import ServiceError, Unavailable
+from app.services import ServiceError, Unavailable, guard
 from app.validation import NAME
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,15 @@ def launch(
     if not job.hosts and not any(group.hosts for group in job.groups):
         raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
     _check_launch(extra_vars, limit)
+    # Refuses what a deny rule matches; the run keeps what a warn rule matched.
+    screening = guard.screen_launch(job, extra_vars, by=by, trigger=trigger)
 
     run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job), trigger=trigger)
     # Who launched it: given, or whoever is logged in (or runs the command).
     run.launched_by = by or audit.acting_user()
     run.extra_vars = dict(extra_vars or {})
     run.limit = limit
+    run.guard_warnings = screening.warnings
     db.session.add(run)
     # The RQ job's id is chosen before the job exists and committed with the run:
     # no run ever waits in the database without one, and the reconciler can tell
@@ -79,6 +82,7 @@ def launch(
         + (f", limit {limit}" if limit else ""),
         changes={"job": job.name, "extra_vars": run.extra_vars, "limit": limit},
     )
+    guard.record_warnings(run, screening)
     try:
         _enqueue(run, run.rq_job_id)
     except Exception as exc:  # any failure of Redis: the run must not stay queued

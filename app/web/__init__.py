@@ -38,6 +38,11 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(schedules.bp)
 
+    # The command guard's rules and checks.
+    from app.web import guard
+
+    app.register_blueprint(guard.bp)
+
     @app.get("/")
     def index():
         return redirect(url_for("runs.index"))

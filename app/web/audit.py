@@ -21,6 +21,8 @@ OBJECT_TYPES = (
     "run",
     "user",
     "token",
+    "guard_rule",
+    "guard_check",
 )
 
 
