@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # away.
         SESSION_COOKIE_SECURE=settings.env == "production",
         WTF_CSRF_TIME_LIMIT=None,
+        # Upload jobs' files come in requests; anything bigger is refused unread.
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
     )
 
     db.init_app(app)

@@ -107,6 +107,13 @@ class Settings:
     # IANA time zone a new schedule starts in; each schedule keeps its own zone.
     timezone: str = "UTC"
     adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)
+    # Bytes one file of an upload job may hold ...
+    upload_max_file: int = 10 * 2**20
+    # ... and all the files of one upload job together; a request bigger than
+    # this (plus a margin for base64 and the form) is refused whole, with 413.
+    upload_max_total: int = 50 * 2**20
+    # Files one upload job may hold.
+    upload_max_files: int = 100
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -139,4 +146,12 @@ class Settings:
             reconcile_interval=float(_env("RECONCILE_INTERVAL", "5")),
             retention_days=int(_env("RETENTION_DAYS", "90")),
             retention_runs_per_job=int(_env("RETENTION_RUNS_PER_JOB", "500")),
+            upload_max_file=int(_env("UPLOAD_MAX_FILE", str(10 * 2**20))),
+            upload_max_total=int(_env("UPLOAD_MAX_TOTAL", str(50 * 2**20))),
         )
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body taken: every upload file in base64 (4 bytes
+        for 3), and a megabyte for the rest of the form or the JSON."""
+        return self.upload_max_total * 4 // 3 + 2**20

@@ -28,7 +28,13 @@ from app.queue import cancel_key, heartbeat_key, redis_connection, settings
 from app.runner import process
 from app.runner.execute import Outcome, execute
 from app.runner.sink import EventSink
-from app.runner.spec import CredentialSpec, HostSpec, RunSpec, run_marker
+from app.runner.spec import (
+    CredentialSpec,
+    HostSpec,
+    RunSpec,
+    UploadSpec,
+    run_marker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +224,20 @@ def build_spec(run: Run) -> RunSpec:
         timeout=job.timeout or config.default_timeout,
         credential=credential,
         marker=run_marker(run.id, config.database_url),
+        upload=_upload_spec(job),
+    )
+
+
+def _upload_spec(job) -> UploadSpec | None:
+    """An upload job's files, read from the database into the work-horse."""
+    upload = getattr(job, "upload", None)
+    if upload is None:
+        return None
+    return UploadSpec(
+        dest=upload.dest,
+        files=tuple((file.name, file.content) for file in upload.files),
+        owner=upload.owner,
+        mode=upload.mode,
     )
 
 

@@ -321,6 +321,11 @@ def test_jobs_round_trip_and_hide_quick_commands(api, make):
         "timeout": 60,
         "extra_vars": {"a": 1},
         "schedule": None,
+        # An upload job's fields, empty for other kinds.
+        "dest": "",
+        "owner": "",
+        "mode": "0644",
+        "files": [],
     }
     assert [j["name"] for j in api.get("/jobs").get_json()["items"]] == ["uptime"]
     refused = api.post("/jobs", {"name": "x", "kind": "adhoc", "module": "rm"})

@@ -261,7 +261,7 @@ def _post_new(client, make, **changes):
         ({"module": "shell", "args": ""}, "The shell module needs arguments"),
         ({"kind": "playbook", "playbook": ""}, "Choose the playbook to run."),
         ({"kind": "playbook", "playbook": "999"}, "Unknown playbook."),
-        ({"kind": "other"}, "Choose ad-hoc or playbook."),
+        ({"kind": "other"}, "Choose ad-hoc, playbook or upload."),
         ({"hosts": []}, "Pick at least one host or group."),
         ({"hosts": ["999"]}, "Unknown hosts: 999."),
         ({"name": "  "}, "A job needs a name."),

@@ -27,6 +27,8 @@ from app.api.schema import (
     ref,
     schema_ref,
 )
+from app.api.uploads import FIELDS as UPLOAD_FIELDS
+from app.api.uploads import upload_input, upload_json
 from app.models import Job, JobKind
 from app.services import ServiceError
 from app.services import jobs as job_service
@@ -38,7 +40,7 @@ JOB = {
     "name": Field("string", "Its name.", required=True, extra={"maxLength": 255}),
     "kind": Field(
         "string",
-        "adhoc (one module) or playbook.",
+        "adhoc (one module), playbook, or upload (copies files to the hosts).",
         required=True,
         extra={"enum": [kind.value for kind in JobKind]},
     ),
@@ -69,6 +71,7 @@ JOB = {
         "object", "Extra variables, by name.", extra={"additionalProperties": True}
     ),
     "schedule": SCHEDULE,
+    **UPLOAD_FIELDS,
 }
 
 
@@ -87,7 +90,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "timeout": job.timeout,
         "extra_vars": job.extra_vars or {},
         "schedule": schedule_json(job.schedule),  # type: ignore[attr-defined]
-    }
+    } | upload_json(job)
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +134,9 @@ def job_create():
     data = body(JOB, create=True)
     schedule = schedule_spec(data["schedule"]) if "schedule" in data else None
     try:
-        job = job_service.create_job(**_values(data), schedule=schedule)
+        job = job_service.create_job(
+            **_values(data), schedule=schedule, upload=upload_input(data, data)
+        )
     except ServiceError as error:
         raise refused(error) from error
     location = url_for("api.job_get", job_id=job.id)
@@ -151,7 +156,9 @@ def job_update(job_id: int):
     # Left out, the schedule stays as it is (even a one-off whose time passed).
     schedule = schedule_spec(changes["schedule"]) if "schedule" in changes else None
     try:
-        job_service.update_job(job, **_values(data), schedule=schedule)
+        job_service.update_job(
+            job, **_values(data), schedule=schedule, upload=upload_input(data, changes)
+        )
     except ServiceError as error:
         raise refused(error) from error
     return jsonify(job_json(job))

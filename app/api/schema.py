@@ -85,9 +85,34 @@ class Field:
         if kind == "array":
             if not isinstance(value, list):
                 return "Must be a list."
-            problems = [_integer_problem(item, self.extra["items"]) for item in value]
+            items = self.extra["items"]
+            check = (
+                _object_problem if items.get("type") == "object" else _integer_problem
+            )
+            problems = [check(item, items) for item in value]
             return next((p for p in problems if p), None)
         raise AssertionError(kind)
+
+
+def _object_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """An item of a list of objects whose properties are strings or integers."""
+    if not isinstance(value, dict):
+        return "Every item must be a JSON object."
+    properties = schema.get("properties", {})
+    missing = [name for name in schema.get("required", ()) if name not in value]
+    if missing:
+        return "Every item needs " + ", ".join(missing) + "."
+    for name, item in value.items():
+        spec = properties.get(name)
+        if spec is None:
+            return f"Unknown field in an item: {name}."
+        if spec["type"] == "string" and not isinstance(item, str):
+            return f"{name} must be a string."
+        if spec["type"] == "string" and len(item) > spec.get("maxLength", len(item)):
+            return f"{name}: use at most {spec['maxLength']} characters."
+        if spec["type"] == "integer" and _integer_problem(item, spec):
+            return f"{name} must be a whole number."
+    return None
 
 
 def _integer_problem(value: Any, limits: Mapping[str, Any]) -> str | None:

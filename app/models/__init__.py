@@ -18,6 +18,7 @@ from app.models.schedule import (
 )
 from app.models.timeutil import utcnow
 from app.models.token import ApiToken
+from app.models.upload import Upload, UploadFile
 from app.models.user import Role, User
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "RunTrigger",
     "Schedule",
     "ScheduleKind",
+    "Upload",
+    "UploadFile",
     "User",
     "utcnow",
 ]

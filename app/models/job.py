@@ -19,6 +19,8 @@ from app.models.timeutil import utcnow
 class JobKind(enum.StrEnum):
     ADHOC = "adhoc"
     PLAYBOOK = "playbook"
+    # Copies files stored with the job to its hosts (app.models.upload).
+    UPLOAD = "upload"
 
 
 job_host = Table(
@@ -71,6 +73,12 @@ class Job(db.Model):
         """What the job runs, in one line."""
         if self.kind == JobKind.ADHOC:
             return f"{self.module} {self.args}".strip()
+        if self.kind == JobKind.UPLOAD:
+            upload = getattr(self, "upload", None)  # a backref of app.models.upload
+            if upload is None:
+                return "copy (no file)"
+            count = len(upload.files)
+            return f"copy {count} file{'s' if count != 1 else ''} to {upload.dest}"
         return self.playbook.name if self.playbook else "(no playbook)"
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ import ansible_runner
 from app.runner import process
 from app.runner.sink import EventSink
 from app.runner.spec import RunSpec
+from app.runner.upload import write_upload
 from app.runner.workspace import (
     ansible_environment,
     inventory,
@@ -141,6 +142,8 @@ def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
         kwargs.update(
             host_pattern="all", module=spec.module, module_args=spec.args or None
         )
+    elif spec.upload is not None:
+        kwargs["playbook"] = write_upload(scratch.root, spec.upload)
     else:
         write_project(scratch.root, spec.playbook_files)
         kwargs["playbook"] = spec.entry

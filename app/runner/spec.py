@@ -26,6 +26,16 @@ class CredentialSpec:
 
 
 @dataclass(frozen=True)
+class UploadSpec:
+    """What an upload job copies: (name, content) of each file, and where."""
+
+    dest: str
+    files: tuple[tuple[str, bytes], ...]
+    owner: str = ""
+    mode: str = "0644"
+
+
+@dataclass(frozen=True)
 class RunSpec:
     run_id: int
     kind: str
@@ -44,6 +54,8 @@ class RunSpec:
     marker: str = ""
     # An Ansible host pattern given at launch (--limit); "" runs on all hosts.
     limit: str = ""
+    # An upload job's files and destination; None for other kinds.
+    upload: UploadSpec | None = None
 
 
 def run_marker(run_id: int, database_url: str) -> str:

@@ -3,8 +3,9 @@
 Every rule of a job lives here, not in the forms, so that the pages and a JSON API
 refuse the same input with the same messages: an ad-hoc job names a module of the
 allow-list (and its arguments when the module needs them), a playbook job names a
-playbook, and every job targets at least one host or group. A job's schedule is
-checked and saved with it (see `app.services.schedules`).
+playbook, an upload job its files and where they go (see `app.services.uploads`),
+and every job targets at least one host or group. A job's schedule is checked and
+saved with it (see `app.services.schedules`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from app.models import (
 )
 from app.models.timeutil import utcnow
 from app.queue import settings
-from app.services import ServiceError, runs, schedules
+from app.services import ServiceError, runs, schedules, uploads
 from app.services.scheduler import reconcile_after_change
 from app.services.schedules import ScheduleSpec
+from app.services.uploads import UploadInput
 from app.validation import NAME
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,12 @@ def create_job(
     extra_vars: dict[str, Any] | None = None,
     hidden: bool = False,
     schedule: ScheduleSpec | None = None,
+    upload: UploadInput | None = None,
 ) -> Job:
     """A new job, checked as a whole; `ServiceError.fields` holds every problem.
 
-    `schedule` None means the job has none.
+    `schedule` None means the job has none; `upload` is what an upload job
+    copies.
     """
     values = _checked(
         None,
@@ -82,6 +86,7 @@ def create_job(
         timeout=timeout,
         extra_vars=extra_vars,
         schedule=schedule,
+        upload=upload,
     )
 
     job = Job(hidden=hidden)
@@ -114,11 +119,12 @@ def update_job(
     timeout: int | None = None,
     extra_vars: dict[str, Any] | None = None,
     schedule: ScheduleSpec | None = None,
+    upload: UploadInput | None = None,
 ) -> Job:
     """Replace the job's definition. Runs already made keep their frozen summary.
 
     `schedule` None keeps the job's schedule as it is; a spec of kind "" removes
-    it.
+    it. `upload` None keeps an upload job's files and destination as they are.
     """
     values = _checked(
         job,
@@ -134,6 +140,7 @@ def update_job(
         timeout=timeout,
         extra_vars=extra_vars,
         schedule=schedule,
+        upload=upload,
     )
 
     had_schedule = job.schedule is not None
@@ -169,6 +176,7 @@ def check_job(
     timeout: int | None = None,
     extra_vars: dict[str, Any] | None = None,
     schedule: ScheduleSpec | None = None,
+    upload: UploadInput | None = None,
 ) -> None:
     """The checks of `create_job` (or of `update_job` for `job`) without saving."""
     _checked(
@@ -185,6 +193,7 @@ def check_job(
         timeout=timeout,
         extra_vars=extra_vars,
         schedule=schedule,
+        upload=upload,
     )
 
 
@@ -318,7 +327,7 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
     elif _name_taken(name, job.id if job is not None else None):
         errors["name"] = f"A job named {name} already exists."
 
-    playbook = None
+    playbook = upload = None
     if kind == JobKind.ADHOC:
         if not module:
             errors["module"] = "Choose the module to run."
@@ -333,8 +342,12 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
             playbook = db.session.get(Playbook, raw["playbook_id"])
             if playbook is None:
                 errors["playbook"] = "Unknown playbook."
+    elif kind == JobKind.UPLOAD:
+        upload = uploads.checked(job, raw["upload"], errors)
+        if raw["extra_vars"]:
+            errors["extra_vars"] = "An upload job runs only its copy: no variables."
     else:
-        errors["kind"] = "Choose ad-hoc or playbook."
+        errors["kind"] = "Choose ad-hoc, playbook or upload."
 
     hosts = _rows(Host, raw["host_ids"], "hosts", errors)
     groups = _rows(Group, raw["group_ids"], "groups", errors)
@@ -388,6 +401,7 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         "forks": forks,
         "timeout": timeout,
         "extra_vars": extra_vars,
+        "upload": upload,
     } | ({} if raw["schedule"] is None else {"schedule": checked_schedule})
 
 
@@ -405,6 +419,7 @@ def _view(job: Job) -> dict[str, Any]:
         "forks": job.forks,
         "timeout": job.timeout,
         "extra_vars": dict(job.extra_vars or {}),
+        "upload": uploads.view(job),
     }
 
 
@@ -433,6 +448,8 @@ def _assign(job: Job, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if key == "schedule":
             schedules.apply(job, value, utcnow())
+        elif key == "upload":
+            uploads.apply(job, value)
         else:
             setattr(job, key, value)
 

@@ -19,7 +19,7 @@ from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
 from app.queue import cancel_key, redis_connection, run_queue, settings
-from app.services import ServiceError, Unavailable, guard
+from app.services import ServiceError, Unavailable, guard, uploads
 from app.validation import NAME
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def launch(
     if not job.hosts and not any(group.hosts for group in job.groups):
         raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
     _check_launch(extra_vars, limit)
+    uploads.check_launch(job, extra_vars)
     # Refuses what a deny rule matches; the run keeps what a warn rule matched.
     screening = guard.screen_launch(job, extra_vars, by=by, trigger=trigger)
 

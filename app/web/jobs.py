@@ -51,6 +51,13 @@ from app.web.schedules import (
     schedule_data,
     schedule_spec,
 )
+from app.web.uploads import (
+    ALIASES,
+    UploadFields,
+    ask_again,
+    show_upload,
+    upload_input,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +78,14 @@ class TargetsMixin:
     )
 
 
-class JobForm(TargetsMixin, ScheduleFields, FlaskForm):
+class JobForm(TargetsMixin, ScheduleFields, UploadFields, FlaskForm):
     name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
     kind = RadioField(
         "Kind",
         choices=[
             SelectChoice(JobKind.ADHOC, "Ad-hoc module"),
             SelectChoice(JobKind.PLAYBOOK, "Playbook"),
+            SelectChoice(JobKind.UPLOAD, "Upload files"),
         ],
         default=JobKind.ADHOC,
         validate_choice=False,
@@ -140,6 +148,7 @@ def _values(form: JobForm) -> dict[str, Any]:
         "timeout": form.timeout.data,
         "extra_vars": form.extra_vars.parsed,
         "schedule": schedule_spec(form),
+        "upload": upload_input(form),
     }
 
 
@@ -162,9 +171,10 @@ def _submit(form: JobForm, job: Job | None) -> Job | None:
         else:
             return job_service.update_job(job, **values)
     except ServiceError as exc:
-        show_service_error(form, exc)
+        show_service_error(form, exc, ALIASES)
     else:
         flash(job_service.NOT_SAVED, "error")
+    ask_again(form)
     return None
 
 
@@ -256,6 +266,7 @@ def edit(job_id: int):
 
 def _render(form: JobForm, job: Job | None) -> tuple[str, int]:
     """The job form, with its schedule said in words as the preview says it."""
+    show_upload(form, job)
     return render_form(
         "jobs/form.html",
         form,
