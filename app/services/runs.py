@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app import audit, tasks
 from app.extensions import db
-from app.models import Event, Job, Run, RunStatus, RunTrigger
+from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
 from app.models.event import append_note
 from app.models.run import mark_finished
@@ -44,6 +44,7 @@ def launch(
     by: User | None = None,
     extra_vars: dict[str, Any] | None = None,
     limit: str = "",
+    firing: Firing | None = None,
 ) -> Run:
     """Create the run as `queued`, commit, then hand its id to the queue.
 
@@ -51,7 +52,8 @@ def launch(
     `extra_vars` win over the job's for this run only, and `limit` narrows its
     hosts (an Ansible pattern); `ServiceError` refuses bad ones.
     Rows the caller added to the session are committed with the run: the
-    scheduler's record of a firing is.
+    scheduler's record of a firing is, linked to the run by `firing`, so that
+    no reader ever sees a launched firing without its run.
     """
     if job.kind == "playbook" and job.playbook is None:
         raise ServiceError("This job has no playbook.", {"playbook": "Choose one."})
@@ -74,6 +76,8 @@ def launch(
     # by it that Redis lost a run's job.
     db.session.flush()
     run.rq_job_id = f"playdeck-run-{run.id}"
+    if firing is not None:
+        firing.run_id = run.id
     db.session.commit()
 
     audit.record(

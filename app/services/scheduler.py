@@ -280,7 +280,7 @@ def fire_due(schedule: Schedule, due: Due, now: datetime) -> Firing | None:
             return firing
 
     try:
-        run = runs.launch(job, trigger=RunTrigger.SCHEDULED)
+        run = runs.launch(job, trigger=RunTrigger.SCHEDULED, firing=firing)
     except ServiceError as exc:
         firing.outcome = FiringOutcome.REFUSED
         firing.note = exc.message
@@ -288,10 +288,6 @@ def fire_due(schedule: Schedule, due: Due, now: datetime) -> Firing | None:
         log.warning("schedule %s due %s refused: %s", schedule.id, due.latest, exc)
         return firing
 
-    # The run and the firing were committed together by the launch; this only
-    # links them.
-    firing.run_id = run.id
-    db.session.commit()
     log.info("schedule %s due %s launched run %s", schedule.id, due.latest, run.id)
     return firing
 
