@@ -50,6 +50,10 @@ PERMISSIONS: dict[str, Needed] = {
     "runs.show": VIEWER,
     "runs.log": VIEWER,
     "runs.earlier": VIEWER,
+    "runs.later": VIEWER,
+    "runs.grid": VIEWER,
+    "runs.result": VIEWER,
+    "runs.search": VIEWER,
     "runs.raw": VIEWER,
     "runs.cancel": OPERATOR,
     # Jobs, quick commands and playbooks.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, url_for
 
+from app.models.timeutil import utcnow
 from app.web.filters import register_filters
+from app.web.htmx import is_htmx
 
 
 def register_web(app: Flask) -> None:
@@ -49,4 +51,8 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def htmx_state():
-        return {"is_htmx": request.headers.get("HX-Request") == "true"}
+        return {"is_htmx": is_htmx()}
+
+    # Pages stamp the server's time, so that static/app.js reckons running
+    # times on the server's clock rather than the browser's.
+    app.add_template_global(utcnow)
