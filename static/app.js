@@ -62,14 +62,24 @@
 })();
 
 // Line numbers beside each file's text on the playbook form, so that a YAML
-// error ("line 7") is easy to find. Without JavaScript the gutter stays hidden.
+// error ("line 7") is easy to find; the line of an error is marked in the
+// gutter, from the saved form's error or from the check while one types.
+// Without JavaScript the gutter stays hidden.
 (function () {
   "use strict";
 
-  function number(area, gutter) {
-    var count = area.value.split("\n").length, lines = [];
-    for (var i = 1; i <= count; i++) lines.push(i);
-    gutter.textContent = lines.join("\n");
+  function number(box) {
+    var area = box.querySelector("textarea"), gutter = box.querySelector(".gutter");
+    var count = area.value.split("\n").length;
+    var bad = parseInt(box.getAttribute("data-error-line") || "0", 10);
+    var lines = document.createDocumentFragment();
+    for (var i = 1; i <= count; i++) {
+      var line = document.createElement("span");
+      line.textContent = i + "\n";
+      if (i === bad) line.className = "bad";
+      lines.appendChild(line);
+    }
+    gutter.replaceChildren(lines);
     gutter.scrollTop = area.scrollTop;
   }
 
@@ -78,9 +88,20 @@
       var area = box.querySelector("textarea"), gutter = box.querySelector(".gutter");
       if (!area || !gutter) return;
       gutter.hidden = false;
-      number(area, gutter);
-      area.addEventListener("input", function () { number(area, gutter); });
+      number(box);
+      area.addEventListener("input", function () { number(box); });
       area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    });
+  });
+
+  // A check's answer says which line is wrong (data-line), or that none is.
+  // (An outerHTML swap detaches the element it replaced: look the boxes up.)
+  document.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll(".code-edit").forEach(function (box) {
+      var check = box.parentNode.querySelector(".check");
+      if (!check || !check.textContent) return;
+      box.setAttribute("data-error-line", check.getAttribute("data-line") || "");
+      number(box);
     });
   });
 })();
@@ -98,10 +119,21 @@
   });
 })();
 
-// A form marked data-autosubmit is sent as soon as one of its choices changes
-// (the run page's "Lines of" host filter); its button does it without a script.
+// Small helpers of forms: parts only useful with a script show themselves
+// ([data-needs-js]); a picker's search box does not send the whole form on
+// Enter; a form marked data-autosubmit is sent as soon as a choice changes.
 (function () {
   "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-picker-search]")) {
+      event.preventDefault();
+    }
+  });
 
   document.addEventListener("change", function (event) {
     var form = event.target.form;

@@ -68,6 +68,12 @@ PERMISSIONS: dict[str, Needed] = {
     "schedules.preview": OPERATOR,
     "schedules.enable": OPERATOR,
     "schedules.disable": OPERATOR,
+    # The job and quick command forms' host and group pickers, and the checks
+    # of variables and playbook files while one types (they change nothing).
+    "pickers.hosts": OPERATOR,
+    "pickers.groups": OPERATOR,
+    "validate.variables": OPERATOR,
+    "validate.playbook_file": OPERATOR,
     "quick.index": OPERATOR,
     "quick.new": OPERATOR,
     "playbooks.index": VIEWER,

@@ -45,6 +45,12 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(guard.bp)
 
+    # The job and quick command forms' pickers, and the checks while one types.
+    from app.web import pickers, validate
+
+    for module in (pickers, validate):
+        app.register_blueprint(module.bp)
+
     @app.get("/")
     def index():
         return redirect(url_for("runs.index"))

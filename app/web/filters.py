@@ -11,6 +11,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from app.ansi import ansi_to_html
+from app.validation import error_line
 
 
 def when(value: datetime | None) -> str:
@@ -81,4 +82,5 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(seconds)
     app.add_template_filter(ansi_to_html, "ansi")
     app.add_template_filter(laid_out)
+    app.add_template_filter(error_line)
     app.add_template_global(log_lines)
