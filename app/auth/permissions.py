@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, Needed] = {
     # One's own account.
     "index": VIEWER,
     "auth.logout": VIEWER,
+    "account.preferences": VIEWER,
     "account.password": VIEWER,
     "account.tokens": VIEWER,
     "account.revoke_token": VIEWER,

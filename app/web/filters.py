@@ -4,21 +4,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
+from flask_login import current_user
 from markupsafe import Markup
 
 from app.ansi import ansi_to_html
+from app.queue import settings
 from app.validation import error_line
 
 
-def when(value: datetime | None) -> str:
-    """A stored UTC time, shown in UTC to the second."""
+def user_zone() -> ZoneInfo:
+    """The zone pages show times in: the user's own choice, else Playdeck's
+    (`PLAYDECK_TIMEZONE`). A name that no longer exists here falls back to UTC.
+    """
+    name = ""
+    if current_user and current_user.is_authenticated:
+        name = current_user.timezone or ""
+    try:
+        return ZoneInfo(name or settings().timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def when(value: datetime | None) -> Markup | str:
+    """A stored UTC time in the user's zone, to the second; UTC on hover."""
     if value is None:
         return "—"
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    utc = value.replace(tzinfo=UTC)
+    local = utc.astimezone(user_zone())
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -81,6 +103,6 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(iso_utc)
     app.add_template_filter(seconds)
     app.add_template_filter(ansi_to_html, "ansi")
-    app.add_template_filter(laid_out)
     app.add_template_filter(error_line)
+    app.add_template_filter(laid_out)
     app.add_template_global(log_lines)
