@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, Needed] = {
     "health.readyz": PUBLIC,
     # One's own account.
     "index": VIEWER,
+    "dashboard.active": VIEWER,
     "auth.logout": VIEWER,
     "account.preferences": VIEWER,
     "account.password": VIEWER,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 
 from app.models.timeutil import utcnow
 from app.web.filters import register_filters
@@ -45,15 +45,13 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(guard.bp)
 
+    # The dashboard is the front page; its live part is a fragment of its own.
     # The job and quick command forms' pickers, and the checks while one types.
-    from app.web import pickers, validate
+    from app.web import dashboard, pickers, validate
 
-    for module in (pickers, validate):
+    app.add_url_rule("/", "index", dashboard.index)
+    for module in (dashboard, pickers, validate):
         app.register_blueprint(module.bp)
-
-    @app.get("/")
-    def index():
-        return redirect(url_for("runs.index"))
 
     @app.context_processor
     def htmx_state():

@@ -30,6 +30,12 @@ def user_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def utc_offset_minutes(now: datetime) -> int:
+    """How far ahead of UTC the user's zone is at `now` (naive UTC)."""
+    offset = now.replace(tzinfo=UTC).astimezone(user_zone()).utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
 def when(value: datetime | None) -> Markup | str:
     """A stored UTC time in the user's zone, to the second; UTC on hover."""
     if value is None:
@@ -61,6 +67,13 @@ def seconds(value: float | None) -> str:
         return f"{minutes} min {secs} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+def percent(value: float | None) -> str:
+    """A share (0 to 1) as a whole percentage; "—" when there is none."""
+    if value is None:
+        return "—"
+    return f"{round(value * 100)} %"
 
 
 _LINE = Markup('<span class="line" id="line-{}" data-seq="{}"{}>{}\n</span>')
@@ -102,6 +115,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(iso_utc)
     app.add_template_filter(seconds)
+    app.add_template_filter(percent)
     app.add_template_filter(ansi_to_html, "ansi")
     app.add_template_filter(error_line)
     app.add_template_filter(laid_out)
