@@ -44,11 +44,17 @@ class Progress:
         return min(100, self.done * 100 // self.total)
 
 
+def _adhoc(run: Run) -> bool:
+    """One module on each host; other kinds (playbooks, uploads) run tasks."""
+    return run.summary.get("kind", run.job.kind) == JobKind.ADHOC
+
+
 def progress(run: Run) -> Progress:
-    """Hosts done out of hosts targeted for an ad-hoc run; for a playbook, tasks
-    done out of as many as the job's last successful runs had.
+    """Hosts done out of hosts targeted for an ad-hoc run; for a playbook (or an
+    upload, which runs one), tasks done out of as many as the job's last
+    successful runs had.
     """
-    if run.summary.get("kind", run.job.kind) != JobKind.PLAYBOOK:
+    if _adhoc(run):
         total = run.summary.get("host_count") or None
         return Progress("host", len(run.stats or {}), total)
 
@@ -102,7 +108,7 @@ class Grid:
 
 def task_grid(run: Run, before: int | None = None) -> Grid:
     """The newest tasks of a run (or those before `before`) by its hosts."""
-    if run.summary.get("kind", run.job.kind) == JobKind.PLAYBOOK:
+    if not _adhoc(run):
         query = select(Event.seq, Event.task).where(
             Event.run_id == run.id, IS_TASK_START
         )
