@@ -4,6 +4,10 @@ A picker is a list of checkboxes under a search box. Without JavaScript the form
 lists every host (or group) and the box stays hidden; with it, typing asks this
 blueprint for the list again (htmx), narrowed to what matches. The boxes already
 ticked come first in every answer, so a search never loses a choice.
+
+The form's first view lists every host, so that it works without JavaScript: an
+inventory of thousands makes that page long (a scrolling box of them), and only
+the search makes it quick to use.
 """
 
 from __future__ import annotations
