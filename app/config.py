@@ -104,7 +104,8 @@ class Settings:
     retention_runs_per_job: int = 500
     # Rows the purge deletes with one statement, committing between two.
     purge_batch: int = 1000
-    # IANA time zone a new schedule starts in; each schedule keeps its own zone.
+    # IANA time zone a new schedule starts in (each schedule keeps its own zone),
+    # and the pages' for users who chose none.
     timezone: str = "UTC"
     adhoc_modules: tuple[str, ...] = field(default=ADHOC_MODULES)
     # Bytes one file of an upload job may hold ...

@@ -32,6 +32,15 @@ def yaml_error_message(exc: yaml.YAMLError) -> str:
     return problem
 
 
+_LINE = re.compile(r"\bline (\d+), column \d+:")
+
+
+def error_line(message: str) -> int | None:
+    """The line a message of `yaml_error_message` points at, for the editor."""
+    match = _LINE.search(message or "")
+    return int(match.group(1)) if match else None
+
+
 def parse_yaml(text: str) -> Any:
     """Any YAML document; `Invalid` names the line of the error."""
     try:

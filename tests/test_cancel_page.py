@@ -93,7 +93,7 @@ def _log_in(page, make, name: str = "olga") -> None:
     page.get_by_label("User name").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url("/runs/")
+    expect(page).to_have_url("/")  # the dashboard
 
 
 @pytest.mark.slow

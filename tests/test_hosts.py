@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.extensions import db
-from app.models import Host, Job, Run, RunStatus
+from app.models import Host, Job, Run, RunStatus, utcnow
+from app.models.run import mark_finished
 from app.services import ServiceError
 from app.services import hosts as host_service
 
@@ -279,15 +282,23 @@ def test_unknown_host_is_404(client):
 # The detail page
 
 
+def _finished(job, status, stats) -> Run:
+    """A run of `job` ended with `status` and these per-host counters."""
+    run = Run(job=job, status=RunStatus.RUNNING)
+    db.session.add(run)
+    db.session.commit()
+    mark_finished(run.id, status, stats=stats)
+    return run
+
+
 def test_detail_shows_groups_vars_and_recent_runs(client, make):
     host = make.host("web1", vars={"http_port": 8080})
     other = make.host("db1")
     make.group("webservers", hosts=[host])
     mine = make.job("deploy", hosts=[host])
     theirs = make.job("backup", hosts=[other])
-    for job, status in ((mine, RunStatus.SUCCESSFUL), (theirs, RunStatus.FAILED)):
-        db.session.add(Run(job=job, status=status))
-    db.session.commit()
+    _finished(mine, RunStatus.SUCCESSFUL, {"web1": {"ok": 2, "changed": 1}})
+    _finished(theirs, RunStatus.FAILED, {"db1": {"failed": 1}})
 
     body = client.get(f"/hosts/{host.id}").get_data(as_text=True)
 
@@ -297,6 +308,34 @@ def test_detail_shows_groups_vars_and_recent_runs(client, make):
     assert "successful" in body
     assert "backup" not in body
     assert "failed" not in body
+
+
+def test_detail_shows_runs_of_every_job_that_reached_the_host(client, make):
+    """Through a group or a quick command too, each with how it went there."""
+    host = make.host("web1")
+    group = make.group("webservers", hosts=[host])
+    direct = make.job("deploy", hosts=[host])
+    through_group = make.job("patch", hosts=[], groups=[group])
+    quick = make.job("quick-1", hosts=[host], hidden=True)
+    _finished(direct, RunStatus.SUCCESSFUL, {"web1": {"ok": 3}})
+    broken = _finished(
+        through_group, RunStatus.FAILED, {"web1": {"ok": 1, "failed": 1}, "x": {}}
+    )
+    latest = _finished(direct, RunStatus.SUCCESSFUL, {"web1": {"ok": 2, "changed": 2}})
+    _finished(quick, RunStatus.SUCCESSFUL, {"web1": {"ok": 1}})
+
+    body = client.get(f"/hosts/{host.id}").get_data(as_text=True)
+
+    recent = re.findall(r'<tr data-run="(\d+)" data-outcome="(\w+)"', body)
+    assert len(recent) == 4
+    assert (str(broken.id), "failed") in recent
+    assert "Went wrong on this host in 1 of its last 4 runs." in body
+    by_job = re.findall(r'<tr data-job="(\d+)" data-outcome="(\w+)"', body)
+    assert by_job == [
+        (str(direct.id), "changed"),  # deploy's newest run, not its first
+        (str(through_group.id), "failed"),
+    ], "jobs by name, quick commands left out"
+    assert f'href="/runs/{latest.id}?host=web1"' in body
 
 
 def test_detail_without_runs_says_so(client, make):
@@ -396,18 +435,37 @@ def test_search_treats_wildcards_literally(app, make):
 
 
 @pytest.mark.all_databases
-def test_recent_runs_are_the_newest_of_jobs_targeting_the_host(app, make):
+def test_recent_runs_are_the_newest_finished_runs_that_reached_the_host(app, make):
     host = make.host("web1")
     job = make.job(hosts=[host])
     make.group("webservers", hosts=[host])
     through_group = make.job(hosts=[], groups=[host.groups[0]])
-    runs = [Run(job=job) for _ in range(3)] + [Run(job=through_group)]
-    db.session.add_all(runs)
+    runs = [_finished(job, RunStatus.SUCCESSFUL, {"web1": {"ok": 1}}) for _ in range(2)]
+    runs.append(_finished(through_group, RunStatus.FAILED, {"web1": {"failed": 1}}))
+    _finished(job, RunStatus.SUCCESSFUL, {"db1": {"ok": 1}})  # another host's
+    db.session.add(Run(job=job, status=RunStatus.RUNNING))  # not finished
     db.session.commit()
 
     recent = host_service.recent_runs(host, limit=2)
 
-    assert [run.id for run in recent] == [runs[2].id, runs[1].id]
+    assert [row.run.id for row in recent] == [runs[2].id, runs[1].id]
+    assert [row.result.outcome for row in recent] == ["failed", "ok"]
+
+
+@pytest.mark.all_databases
+def test_the_hosts_list_counts_what_went_wrong_in_the_last_days(client, make):
+    web, db1, idle = make.host("web1"), make.host("db1"), make.host("idle")
+    job = make.job(hosts=[web, db1])
+    _finished(job, RunStatus.FAILED, {"web1": {"unreachable": 1}, "db1": {"ok": 1}})
+    _finished(job, RunStatus.SUCCESSFUL, {"web1": {"ok": 1}, "db1": {"ok": 1}})
+
+    body = client.get("/hosts/").get_data(as_text=True)
+
+    assert "wrong in 1 of 2 runs" in body
+    assert "2 runs, all fine" in body
+    health = host_service.health(["web1", "db1", "idle"], utcnow())
+    assert health["web1"] == host_service.HostHealth(runs=2, bad=1, last="ok")
+    assert idle.name not in health
 
 
 @pytest.mark.all_databases

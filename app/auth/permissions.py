@@ -41,7 +41,9 @@ PERMISSIONS: dict[str, Needed] = {
     "health.readyz": PUBLIC,
     # One's own account.
     "index": VIEWER,
+    "dashboard.active": VIEWER,
     "auth.logout": VIEWER,
+    "account.preferences": VIEWER,
     "account.password": VIEWER,
     "account.tokens": VIEWER,
     "account.revoke_token": VIEWER,
@@ -50,6 +52,10 @@ PERMISSIONS: dict[str, Needed] = {
     "runs.show": VIEWER,
     "runs.log": VIEWER,
     "runs.earlier": VIEWER,
+    "runs.later": VIEWER,
+    "runs.grid": VIEWER,
+    "runs.result": VIEWER,
+    "runs.search": VIEWER,
     "runs.raw": VIEWER,
     "runs.cancel": OPERATOR,
     # Jobs, quick commands and playbooks.
@@ -64,6 +70,12 @@ PERMISSIONS: dict[str, Needed] = {
     "schedules.preview": OPERATOR,
     "schedules.enable": OPERATOR,
     "schedules.disable": OPERATOR,
+    # The job and quick command forms' host and group pickers, and the checks
+    # of variables and playbook files while one types (they change nothing).
+    "pickers.hosts": OPERATOR,
+    "pickers.groups": OPERATOR,
+    "validate.variables": OPERATOR,
+    "validate.playbook_file": OPERATOR,
     "quick.index": OPERATOR,
     "quick.new": OPERATOR,
     "playbooks.index": VIEWER,

@@ -8,6 +8,7 @@ from app.models.host import Connection, Group, Host
 from app.models.job import Job, JobKind
 from app.models.playbook import Playbook, PlaybookFile
 from app.models.run import Run, RunStatus, RunTrigger
+from app.models.run_host import HostOutcome, RunHost
 from app.models.schedule import (
     Firing,
     FiringOutcome,
@@ -38,6 +39,7 @@ __all__ = [
     "GuardCheck",
     "GuardRule",
     "Host",
+    "HostOutcome",
     "IntervalUnit",
     "Job",
     "JobKind",
@@ -46,6 +48,7 @@ __all__ = [
     "PlaybookFile",
     "Role",
     "Run",
+    "RunHost",
     "RunStatus",
     "RunTrigger",
     "Schedule",

@@ -6,11 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.job import Job
+from app.models.run_host import STAT_KEYS, record_host_results
 from app.models.timeutil import utcnow
 from app.models.user import User
 
@@ -37,10 +38,6 @@ class RunTrigger(enum.StrEnum):
 
     MANUAL = "manual"
     SCHEDULED = "scheduled"
-
-
-# The counters ansible reports for each host, in the order pages show them.
-STAT_KEYS = ("ok", "changed", "failed", "unreachable", "skipped")
 
 
 class Run(db.Model):
@@ -83,6 +80,10 @@ class Run(db.Model):
     trigger: Mapped[str] = mapped_column(
         String(16), default=RunTrigger.MANUAL, server_default=RunTrigger.MANUAL
     )
+    # Tasks started so far (a playbook's task and handler starts), kept by the
+    # event sink: the progress of a playbook run, and once the run succeeded,
+    # the estimate of how many tasks the job's next runs will have.
+    task_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # What the command guard's `warn` rules found, one entry per command:
     # {"rule", "pattern", "where", "command"}; [] for a run nothing warned about.
@@ -136,7 +137,8 @@ def mark_finished(
     """Write a terminal status unless the run already has one: the first one wins.
 
     `only_from` narrows the statuses the run may be leaving; `fields` may set `rc`,
-    `stats` and `error`. Returns whether this call wrote.
+    `stats` and `error`. Returns whether this call wrote. The run's per-host
+    results go into its hosts' history in the same transaction.
     """
     assert status.terminal, status
     result = db.session.execute(
@@ -144,5 +146,11 @@ def mark_finished(
         .where(Run.id == run_id, Run.status.in_(only_from))
         .values(status=status, finished_at=utcnow(), **fields)
     )
+    wrote = result.rowcount == 1
+    if wrote:
+        job_id, stats, finished_at = db.session.execute(
+            select(Run.job_id, Run.stats, Run.finished_at).where(Run.id == run_id)
+        ).one()
+        record_host_results(run_id, job_id, status, stats, finished_at)
     db.session.commit()
-    return result.rowcount == 1
+    return wrote

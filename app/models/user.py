@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # IANA time zone the pages show times in; "" for Playdeck's own
+    # (PLAYDECK_TIMEZONE).
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

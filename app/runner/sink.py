@@ -4,10 +4,16 @@ ansible-runner calls `handle` for every event and the cancel check (which calls
 `tick`) every poll interval, both from the same thread, so the sink needs no lock.
 Events wait in memory until enough of them are there or the oldest is old enough,
 then go in with one multi-row insert and one update of the run's live counters.
+
+A host's result for a task is stored with its event: which task it belongs to (by
+the sequence of the task's start), the result as a word, and a short text of
+what the task returned. The run page's host x task grid reads those, and needs
+nothing else from the log.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -17,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Event, Run
-from app.models.event import NOTE
+from app.models.event import NOTE, TASK_STARTS
 from app.models.run import STAT_KEYS
 from app.models.timeutil import utcnow
 
@@ -30,6 +36,11 @@ _COUNTED = {
     "runner_on_unreachable": "unreachable",
     "runner_on_skipped": "skipped",
 }
+
+# Characters of a result's text kept with its event; the log has all of it.
+DETAIL_LIMIT = 4000
+# Keys of a result that say nothing to a reader (ansible's internals).
+_HIDDEN_KEYS = ("invocation", "_ansible_no_log", "_ansible_verbose_always")
 
 # Final stats of `playbook_on_stats` -> our counter names.
 _FINAL_STATS = {
@@ -49,9 +60,13 @@ class EventSink:
         self.seq = 0
         self.stats: dict[str, dict[str, int]] = {}
         self.final_stats_seen = False
+        # Tasks started so far, and the sequence of each one's start event.
+        self.task_count = 0
+        self._task_seqs: dict[str, int] = {}
         self._pending: list[dict[str, Any]] = []
         self._oldest = 0.0
-        self._stats_changed = False
+        # The run's row (its counters, its task count) waits for the next flush.
+        self._run_changed = False
         # Set once another process closed the log: nothing more goes in.
         self._closed = False
 
@@ -65,17 +80,23 @@ class EventSink:
         self.seq += 1
         if not self._pending:
             self._oldest = time.monotonic()
-        self._pending.append(
-            {
-                "run_id": self.run_id,
-                "seq": self.seq,
-                "type": name[:64],
-                "host": (data.get("host") or None),
-                "task": (data.get("task") or None),
-                "stdout": stdout,
-                "created_at": utcnow(),
-            }
-        )
+        row = {
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "type": name[:64],
+            "host": (data.get("host") or None),
+            "task": (data.get("task") or None),
+            "stdout": stdout,
+            "task_seq": None,
+            "result": None,
+            "detail": None,
+            "created_at": utcnow(),
+        }
+        if name in TASK_STARTS:
+            self._task_started(data)
+        elif name in _COUNTED and row["host"]:
+            self._take_result(row, name, data)
+        self._pending.append(row)
         if len(self._pending) >= self.batch_size:
             self.flush()
         return False
@@ -85,7 +106,7 @@ class EventSink:
         if (
             self._pending
             and time.monotonic() - self._oldest >= self.batch_seconds
-            or self._stats_changed
+            or self._run_changed
         ):
             self.flush()
 
@@ -112,12 +133,36 @@ class EventSink:
                     len(self._pending),
                 )
             self._pending = []
-        if self._stats_changed:
+        if self._run_changed:
             db.session.execute(
-                update(Run).where(Run.id == self.run_id).values(stats=self.stats)
+                update(Run)
+                .where(Run.id == self.run_id)
+                .values(stats=self.stats, task_count=self.task_count)
             )
-            self._stats_changed = False
+            self._run_changed = False
         db.session.commit()
+
+    def _task_started(self, data: dict[str, Any]) -> None:
+        self.task_count += 1
+        uuid = data.get("task_uuid")
+        if uuid:
+            self._task_seqs[uuid] = self.seq
+        self._run_changed = True
+
+    def _take_result(
+        self, row: dict[str, Any], name: str, data: dict[str, Any]
+    ) -> None:
+        """A host's final result for a task: its task, its word, its text."""
+        result = data.get("res") or {}
+        word = _COUNTED[name]
+        if word == "ok" and result.get("changed"):
+            word = "changed"
+        elif word == "failed" and data.get("ignore_errors"):
+            word = "ignored"
+        # An ad-hoc run's module has no start event: its results go under 0.
+        row["task_seq"] = self._task_seqs.get(data.get("task_uuid") or "", 0)
+        row["result"] = word
+        row["detail"] = _detail(result)
 
     def _count(self, name: str, data: dict[str, Any]) -> None:
         if name == "playbook_on_stats":
@@ -134,7 +179,7 @@ class EventSink:
         host_stats[counter] += 1
         if counter == "ok" and result.get("changed"):
             host_stats["changed"] += 1
-        self._stats_changed = True
+        self._run_changed = True
 
     def _take_final_stats(self, data: dict[str, Any]) -> None:
         """ansible's own totals replace the running count at the end of a play."""
@@ -146,9 +191,28 @@ class EventSink:
             final.setdefault(host, dict.fromkeys(STAT_KEYS, 0))
         self.stats = final
         self.final_stats_seen = True
-        self._stats_changed = True
+        self._run_changed = True
 
     def _host(self, host: str) -> dict[str, int]:
         if host not in self.stats:
             self.stats[host] = dict.fromkeys(STAT_KEYS, 0)
         return self.stats[host]
+
+
+def _detail(result: Any) -> str:
+    """What a task returned, as a short text: its message, else its JSON."""
+    if not isinstance(result, dict):
+        return str(result)[:DETAIL_LIMIT]
+    shown = {
+        key: value
+        for key, value in result.items()
+        if key not in _HIDDEN_KEYS and not key.startswith("_ansible")
+    }
+    if set(shown) <= {"msg", "changed"} and isinstance(shown.get("msg"), str):
+        text = shown["msg"]
+    else:
+        # Compact here, on the hot path; the page lays it out when it is shown.
+        text = json.dumps(shown, default=str, ensure_ascii=False)
+    if len(text) > DETAIL_LIMIT:
+        text = text[:DETAIL_LIMIT] + "\n… (cut here: the log has all of it)"
+    return text

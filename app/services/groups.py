@@ -25,9 +25,15 @@ log = logging.getLogger(__name__)
 DUPLICATE_NAME = "A group with this name already exists."
 
 
-def groups_query() -> Select[tuple[Group]]:
-    """Groups by name with their hosts, as a query that pages can paginate."""
-    return select(Group).options(selectinload(Group.hosts)).order_by(Group.name)
+def groups_query(search: str = "") -> Select[tuple[Group]]:
+    """Groups by name with their hosts, as a query that pages can paginate;
+    those whose name contains `search` when given.
+    """
+    query = select(Group).options(selectinload(Group.hosts)).order_by(Group.name)
+    search = search.strip()
+    if search:
+        query = query.where(Group.name.icontains(search, autoescape=True))
+    return query
 
 
 def all_groups() -> list[Group]:

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
-from app.models import AuditAction, Connection, Group, Host, Job, Run
-from app.models.job import job_host
+from app.models import (
+    AuditAction,
+    Connection,
+    Group,
+    Host,
+    Job,
+    Run,
+    RunHost,
+)
+from app.models.run_host import WENT_WRONG
 from app.services import ServiceError
 from app.validation import HOST_NAME, NAME
 
@@ -148,21 +158,96 @@ def jobs_targeting(host: Host) -> list[Job]:
     )
 
 
-def recent_runs(host: Host, limit: int = RECENT_RUNS) -> list[Run]:
-    """The newest runs of jobs that target this host directly.
+@dataclass(frozen=True)
+class HostRun:
+    """A finished run that reached a host, with how it went on that host."""
 
-    Runs that reached the host only through one of its groups are not listed:
-    finding those would mean reading every run's summary.
+    run: Run
+    result: RunHost
+
+
+def recent_runs(host: Host, limit: int = RECENT_RUNS) -> list[HostRun]:
+    """The newest finished runs that reached this host, of any job, however
+    they targeted it (by name, through a group, a quick command).
     """
-    return list(
-        db.session.scalars(
-            select(Run)
-            .join(job_host, job_host.c.job_id == Run.job_id)
-            .where(job_host.c.host_id == host.id)
-            .order_by(Run.id.desc())
-            .limit(limit)
-        )
+    rows = db.session.execute(
+        select(Run, RunHost)
+        .join(RunHost, RunHost.run_id == Run.id)
+        .where(RunHost.host == host.name)
+        .options(selectinload(Run.job), selectinload(Run.launched_by))
+        .order_by(RunHost.run_id.desc())
+        .limit(limit)
     )
+    return [HostRun(run, result) for run, result in rows]
+
+
+def last_result_by_job(host: Host) -> list[HostRun]:
+    """The host's newest finished run of every job, jobs by name (quick commands,
+    each a job of its own, are among the recent runs only).
+    """
+    newest = (
+        select(func.max(RunHost.run_id))
+        .join(Job, Job.id == RunHost.job_id)
+        .where(RunHost.host == host.name, Job.hidden.is_(False))
+        .group_by(RunHost.job_id)
+    )
+    rows = db.session.execute(
+        select(Run, RunHost)
+        .join(RunHost, RunHost.run_id == Run.id)
+        .join(Job, Job.id == Run.job_id)
+        .where(RunHost.host == host.name, RunHost.run_id.in_(newest))
+        .options(selectinload(Run.job))
+        .order_by(Job.name)
+    )
+    return [HostRun(run, result) for run, result in rows]
+
+
+@dataclass(frozen=True)
+class HostHealth:
+    """A host's finished runs of the last days: how many, how many went wrong on
+    it, and its newest result.
+    """
+
+    runs: int
+    bad: int
+    last: str | None
+
+
+# Days the hosts list counts a host's runs over.
+HEALTH_DAYS = 7
+
+
+def health(names: Iterable[str], now: datetime) -> dict[str, HostHealth]:
+    """For these hosts (a page of the list): their runs of the last days."""
+    wanted = list(names)
+    if not wanted:
+        return {}
+    since = now - timedelta(days=HEALTH_DAYS)
+    went_wrong = RunHost.outcome.in_(WENT_WRONG)
+    counted = db.session.execute(
+        select(
+            RunHost.host,
+            func.count(),
+            func.sum(case((went_wrong, 1), else_=0)),
+            func.max(RunHost.run_id),
+        )
+        .where(RunHost.host.in_(wanted), RunHost.finished_at >= since)
+        .group_by(RunHost.host)
+    ).all()
+    pairs = [(run_id, host) for host, _, _, run_id in counted]
+    last = {}
+    if pairs:
+        last = dict(
+            db.session.execute(
+                select(RunHost.host, RunHost.outcome).where(
+                    tuple_(RunHost.run_id, RunHost.host).in_(pairs)
+                )
+            ).all()
+        )
+    return {
+        host: HostHealth(runs, int(bad or 0), last.get(host))
+        for host, runs, bad, _ in counted
+    }
 
 
 def _view(host: Host) -> dict[str, Any]:

@@ -209,10 +209,9 @@ def _checked(
             errors[f"files.{index}.name"] = f"{key} is already a file of this playbook."
             continue
         seen.add(key)
-        if key.endswith(YAML_SUFFIXES) or key == entry:
-            message = _yaml_problem(key, text, is_entry=key == entry)
-            if message:
-                errors[f"files.{index}.content"] = message
+        message = file_problem(key, text, entry)
+        if message:
+            errors[f"files.{index}.content"] = message
     _check_folders(pairs, errors)
 
     if not entry:
@@ -223,6 +222,16 @@ def _checked(
     if errors:
         raise ServiceError("The playbook was not saved: see the fields marked.", errors)
     return name, entry, pairs
+
+
+def file_problem(key: str, text: str, entry: str) -> str | None:
+    """What a save would say about one file's text (YAML files and the entry
+    file), or None; the form also asks while one types.
+    """
+    key, entry = (key or "").strip(), (entry or "").strip()
+    if not (key.endswith(YAML_SUFFIXES) or key == entry):
+        return None
+    return _yaml_problem(key, (text or "").replace("\r\n", "\n"), key == entry)
 
 
 def _yaml_problem(key: str, text: str, is_entry: bool) -> str | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Callback, Worker
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from app import audit, tasks
 from app.extensions import db
@@ -243,28 +244,73 @@ def _summary(job: Job) -> dict:
         "hosts": [host.name for host in job.hosts],
         "groups": [group.name for group in job.groups],
         "credential": job.credential.name if job.credential else None,
+        # Hosts targeted, through groups too: how far along an ad-hoc run is.
+        "host_count": len(
+            {host.id for host in job.hosts}
+            | {host.id for group in job.groups for host in group.hosts}
+        ),
     }
 
 
-def events_after(run_id: int, after: int, limit: int) -> list[Event]:
-    """Events with a sequence above `after`, in order, at most `limit`."""
+# What a line of the log needs of its event: rows of these, lighter than whole
+# events (a result's detail, say, is left out), for windows of thousands.
+LINE_COLUMNS = (
+    Event.seq,
+    Event.type,
+    Event.host,
+    Event.task,
+    Event.stdout,
+    Event.result,
+)
+
+
+def _events(run_id: int, host: str | None):
+    query = select(*LINE_COLUMNS).where(Event.run_id == run_id)
+    if host:
+        # (run, host, seq) is indexed: one host's lines are a range of it.
+        query = query.where(Event.host == host)
+    return query
+
+
+def events_after(
+    run_id: int, after: int, limit: int, host: str | None = None
+) -> list[Row]:
+    """Events (`LINE_COLUMNS`) with a sequence above `after`, in order, at most
+    `limit`; with `host`, only that host's.
+    """
     return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.run_id == run_id, Event.seq > after)
+        db.session.execute(
+            _events(run_id, host)
+            .where(Event.seq > after)
             .order_by(Event.seq)
             .limit(limit)
         )
     )
 
 
-def events_before(run_id: int, before: int | None, limit: int) -> list[Event]:
-    """The `limit` events just before sequence `before` (or the last ones), in order."""
-    query = select(Event).where(Event.run_id == run_id)
+def events_before(
+    run_id: int, before: int | None, limit: int, host: str | None = None
+) -> list[Row]:
+    """The `limit` events (`LINE_COLUMNS`) just before sequence `before` (or the
+    last ones), in order; with `host`, only that host's.
+    """
+    query = _events(run_id, host)
     if before is not None:
         query = query.where(Event.seq < before)
-    rows = db.session.scalars(query.order_by(Event.seq.desc()).limit(limit))
+    rows = db.session.execute(query.order_by(Event.seq.desc()).limit(limit))
     return list(reversed(list(rows)))
+
+
+def has_events_after(run_id: int, after: int, host: str | None = None) -> bool:
+    return (
+        db.session.scalar(
+            _events(run_id, host)
+            .with_only_columns(Event.seq)
+            .where(Event.seq > after)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def last_seq(run_id: int) -> int:
@@ -277,3 +323,58 @@ def last_seq(run_id: int) -> int:
         )
         or 0
     )
+
+
+# Events one search request reads at most, and the matches it returns at most.
+# A search goes through a long log in slices, one request each, so that none
+# takes long whatever the size of the log.
+SEARCH_SLICE = 50_000
+SEARCH_MATCHES = 50
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    # Events as `LINE_COLUMNS`.
+    matches: list[Row]
+    # The last sequence this page looked at; the next page starts after it.
+    searched_to: int
+    # The run's last sequence now: the search is over once it reaches it.
+    last: int
+
+    @property
+    def more(self) -> bool:
+        return self.searched_to < self.last
+
+
+def search_events(
+    run_id: int,
+    text: str,
+    after: int = 0,
+    host: str | None = None,
+    slice_size: int | None = None,
+) -> SearchPage:
+    """Events after `after` whose lines hold `text`, any case, in order.
+
+    One page reads at most `slice_size` (`SEARCH_SLICE`) events and returns at most
+    `SEARCH_MATCHES`; `searched_to` says where the next page goes on. The text
+    is matched against the stored lines, colour codes included: a search for
+    words that ansible coloured differently may miss.
+    """
+    last = last_seq(run_id)
+    end = after + (slice_size or SEARCH_SLICE)
+    matches = list(
+        db.session.execute(
+            _events(run_id, host)
+            .where(
+                Event.seq > after,
+                Event.seq <= end,
+                Event.stdout.icontains(text, autoescape=True),
+            )
+            .order_by(Event.seq)
+            .limit(SEARCH_MATCHES)
+        )
+    )
+    # A full page stops at its last match; else the whole slice was read.
+    full = len(matches) == SEARCH_MATCHES
+    searched_to = matches[-1].seq if full else min(end, last)
+    return SearchPage(matches, max(searched_to, after), last)

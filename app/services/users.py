@@ -20,7 +20,9 @@ from app.extensions import db
 from app.models import AuditAction, Role, User
 from app.models.timeutil import utcnow
 from app.models.user import new_session_token
+from app.recurrence import zone
 from app.services import ServiceError
+from app.validation import Invalid
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,28 @@ def change_password(user: User, *, current: str, new: str) -> None:
     if errors:
         raise ServiceError("Your password was not changed.", errors)
     _set_password(user, new, f"user {user.username} changed their password")
+
+
+def set_timezone(user: User, name: str) -> None:
+    """The zone a user's pages show times in; "" for Playdeck's own."""
+    name = (name or "").strip()
+    if name:
+        try:
+            zone(name)
+        except Invalid as exc:
+            raise ServiceError(
+                "Your time zone was not changed.", {"timezone": str(exc)}
+            ) from exc
+    old = user.timezone
+    user.timezone = name
+    db.session.commit()
+    if old != name:
+        audit.record(
+            AuditAction.UPDATE,
+            user,
+            f"user {user.username} shows times in {name or 'the default zone'}",
+            changes={"timezone": [old, name]},
+        )
 
 
 def reset_password(user: User) -> str:

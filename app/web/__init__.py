@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask
 
+from app.models.timeutil import utcnow
 from app.web.filters import register_filters
+from app.web.htmx import is_htmx
 
 
 def register_web(app: Flask) -> None:
@@ -43,10 +45,18 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(guard.bp)
 
-    @app.get("/")
-    def index():
-        return redirect(url_for("runs.index"))
+    # The dashboard is the front page; its live part is a fragment of its own.
+    # The job and quick command forms' pickers, and the checks while one types.
+    from app.web import dashboard, pickers, validate
+
+    app.add_url_rule("/", "index", dashboard.index)
+    for module in (dashboard, pickers, validate):
+        app.register_blueprint(module.bp)
 
     @app.context_processor
     def htmx_state():
-        return {"is_htmx": request.headers.get("HX-Request") == "true"}
+        return {"is_htmx": is_htmx()}
+
+    # Pages stamp the server's time, so that static/app.js reckons running
+    # times on the server's clock rather than the browser's.
+    app.add_template_global(utcnow)

@@ -1,4 +1,5 @@
-"""One's own account: changing one's password, one's API tokens.
+"""One's own account: the time zone one reads times in, one's password, one's
+API tokens.
 
 A new token is shown on the answer to the form that made it, and never again:
 only its hash is kept.
@@ -17,6 +18,8 @@ from wtforms.validators import EqualTo, InputRequired, Optional
 
 from app.extensions import db
 from app.models import ApiToken
+from app.queue import settings
+from app.recurrence import zone_names
 from app.services import tokens as token_service
 from app.services import users as user_service
 from app.web.forms import INVALID, render_form, save_form
@@ -24,6 +27,35 @@ from app.web.forms import INVALID, render_form, save_form
 log = logging.getLogger(__name__)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+class PreferencesForm(FlaskForm):
+    timezone = StringField(
+        "Time zone",
+        render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+@bp.route("/", methods=["GET", "POST"])
+def preferences():
+    """Your account: the zone your pages show times in."""
+    user = current_user._get_current_object()
+    form = PreferencesForm(data={"timezone": user.timezone})
+
+    def save() -> bool:
+        user_service.set_timezone(user, form.timezone.data or "")
+        return True
+
+    if save_form(form, "time zone", save) is None:
+        return render_form(
+            "account/preferences.html",
+            form,
+            timezones=zone_names(),
+            default_zone=settings().timezone,
+        )
+    shown = user.timezone or f"{settings().timezone}, Playdeck's default"
+    flash(f"Times are now shown in {shown}.", "info")
+    return redirect(url_for("account.preferences"))
 
 
 class PasswordForm(FlaskForm):
@@ -91,6 +123,9 @@ def tokens():
     )
     status = INVALID if form.is_submitted() and made is None else 200
     if made is not None:
+        flash(
+            f"Token {made[0].name} made: copy it below, it is shown only once.", "info"
+        )
         form = TokenForm(formdata=None)
     return render_template(
         "account/tokens.html",

@@ -92,6 +92,7 @@ def login():
     login_user(user)
     throttle.succeeded(name)
     audit.record(AuditAction.LOGIN, user, f"user {user.username} logged in")
+    flash(f"Logged in as {user.username}.", "info")
     return redirect(next_page or url_for("index"))
 
 

@@ -8,8 +8,8 @@ Both are for whoever runs Playdeck behind a load balancer or a supervisor, and
 need no login.
 
 Pages whose buttons need Redis (a run's Cancel, a job's Run, the quick command)
-show a banner while it does not answer, and actions that need it answer 503
-with a message instead of failing with a 500.
+and the dashboard show a banner while it does not answer, and actions that need
+it answer 503 with a message instead of failing with a 500.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
-# Pages with a button that needs Redis: they tell when it does not answer.
-REDIS_PAGES = frozenset({"runs.show", "jobs.show", "quick.new"})
+# Pages with a button that needs Redis, and the dashboard (which counts the
+# queue and the workers in it): they tell when it does not answer.
+REDIS_PAGES = frozenset({"index", "runs.show", "jobs.show", "quick.new"})
 
 REDIS_DOWN = (
     "Redis does not answer: runs can be neither launched nor canceled until it "

@@ -18,7 +18,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from app.extensions import db
-from app.models import Connection, Host
+from app.models import Connection, Host, utcnow
+from app.models.run_host import WENT_WRONG
 from app.queue import settings
 from app.services import groups as group_service
 from app.services import hosts as host_service
@@ -67,18 +68,28 @@ def index():
         per_page=settings().page_size,
         error_out=False,
     )
-    return render_template("hosts/index.html", page=page, search=search)
+    health = host_service.health((host.name for host in page.items), utcnow())
+    return render_template(
+        "hosts/index.html",
+        page=page,
+        search=search,
+        health=health,
+        health_days=host_service.HEALTH_DAYS,
+    )
 
 
 @bp.get("/<int:host_id>")
 def show(host_id: int):
     host = db.get_or_404(Host, host_id)
+    runs = host_service.recent_runs(host)
     return render_template(
         "hosts/show.html",
         host=host,
         vars_text=vars_to_text(host.vars),
         jobs=host_service.jobs_targeting(host),
-        runs=host_service.recent_runs(host),
+        runs=runs,
+        went_wrong=sum(row.result.outcome in WENT_WRONG for row in runs),
+        by_job=host_service.last_result_by_job(host),
         recent_limit=host_service.RECENT_RUNS,
     )
 

@@ -1,4 +1,11 @@
-"""Run pages: the list, one run with its live log, cancel and the raw log."""
+"""Run pages: the list, one run with its live log, grid and search, cancel, and
+the raw log.
+
+The run page shows a window of the log, never all of it: the last lines (or
+those around one line, `?at=`), one host's only with `?host=`. Earlier and later
+lines come a window at a time; the poller brings the new ones, with the run's
+summary, progress and grid, while the run goes on.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +23,25 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from markupsafe import Markup, escape
+from sqlalchemy import Row, select
 
 from app.extensions import db
 from app.models import Job, Run, RunStatus
+from app.models.event import TASK_STARTS
 from app.queue import settings
+from app.services import progress as progress_service
 from app.services import runs as run_service
+from app.web.htmx import STOP_POLLING, is_htmx
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
 # Events one poll returns at most; a page behind by more asks again at once.
 POLL_LIMIT = 1000
-# HTMX stops polling on this status (see htmx's documentation of `every`).
-STOP_POLLING = 286
+# Lines shown before the one a `?at=` link points to.
+CONTEXT_BEFORE = 20
+# Characters of a line a search result shows around the match.
+SNIPPET = 160
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -68,47 +81,93 @@ def _get_run(run_id: int) -> Run:
     return db.get_or_404(Run, run_id)
 
 
+def _host_filter() -> str | None:
+    """The `host` whose lines alone are asked for; None for every line."""
+    return request.args.get("host", "").strip() or None
+
+
 @bp.get("/<int:run_id>")
 def show(run_id: int):
     run = _get_run(run_id)
+    host = _host_filter()
     window = settings().log_window
-    events = run_service.events_before(run.id, None, window)
+    at = request.args.get("at", type=int)
+
+    if at is not None and at > 0:
+        start = max(at - 1 - CONTEXT_BEFORE, 0)
+        events = run_service.events_after(run.id, start, window, host)
+        # A window that does not reach the end shows "later lines" instead of
+        # polling: the poller would bring every line after it.
+        later = bool(events) and run_service.has_events_after(
+            run.id, events[-1].seq, host
+        )
+    else:
+        at = None
+        events = run_service.events_before(run.id, None, window, host)
+        later = False
     cursor = events[-1].seq if events else 0
+
     return render_template(
         "runs/show.html",
         run=run,
         events=events,
         cursor=cursor,
         earlier=events[0].seq if events and events[0].seq > 1 else None,
+        later=later,
+        at=at,
+        host=host,
+        hosts=sorted(run.stats or {}),
         more=False,
         workers=_workers_if_waiting(run),
+        progress=progress_service.progress(run),
+        grid=progress_service.task_grid(
+            run, request.args.get("tasks_before", type=int)
+        ),
     )
 
 
 @bp.get("/<int:run_id>/log")
 def log(run_id: int):
-    """New lines after the cursor `after`, the run's summary, and the next poller."""
+    """New lines after the cursor `after`, the run's summary and grid, and the
+    next poller.
+    """
     run = _get_run(run_id)
-    if request.headers.get("HX-Request") != "true":
+    if not is_htmx():
         return redirect(url_for("runs.show", run_id=run.id))
     after = max(request.args.get("after", 0, type=int), 0)
+    host = _host_filter()
 
     # Read the status before the events: once a run is terminal every event of it
     # is stored, so a terminal run with nothing after the cursor is complete.
     terminal = run.state.terminal
-    events = run_service.events_after(run.id, after, POLL_LIMIT)
+    events = run_service.events_after(run.id, after, POLL_LIMIT, host)
     cursor = events[-1].seq if events else after
     done = terminal and not events
+    # The grid changes only with a task's start or a host's result (any host's:
+    # a page filtered by host still shows every host's grid).
+    grid = None
+    if done or _grid_moved(host, events):
+        grid = progress_service.task_grid(run)
     body = render_template(
         "runs/_log.html",
         run=run,
         events=events,
         cursor=cursor,
+        host=host,
         more=len(events) == POLL_LIMIT,
         done=done,
         workers=_workers_if_waiting(run),
+        progress=progress_service.progress(run),
+        grid=grid,
     )
     return body, STOP_POLLING if done else 200
+
+
+def _grid_moved(host: str | None, events: list[Row]) -> bool:
+    if host is not None:
+        # Filtered by host, the poll read no other host's events: redraw.
+        return True
+    return any(e.result is not None or e.type in TASK_STARTS for e in events)
 
 
 def _workers_if_waiting(run: Run) -> int | None:
@@ -122,15 +181,118 @@ def _workers_if_waiting(run: Run) -> int | None:
 def earlier(run_id: int):
     """The window of lines before sequence `before`, for "show earlier lines"."""
     run = _get_run(run_id)
+    host = _host_filter()
     before = request.args.get("before", type=int)
     if before is None or before < 1:
         abort(400, "before must be a sequence number")
-    events = run_service.events_before(run.id, before, settings().log_window)
+    events = run_service.events_before(run.id, before, settings().log_window, host)
     return render_template(
         "runs/_earlier.html",
         run=run,
         events=events,
+        host=host,
         earlier=events[0].seq if events and events[0].seq > 1 else None,
+    )
+
+
+@bp.get("/<int:run_id>/later")
+def later(run_id: int):
+    """The window of lines after sequence `after`, for "show later lines" on a
+    page opened at some line; the last window starts the live poller.
+    """
+    run = _get_run(run_id)
+    host = _host_filter()
+    after = request.args.get("after", type=int)
+    if after is None or after < 0:
+        abort(400, "after must be a sequence number")
+    if not is_htmx():
+        return redirect(url_for("runs.show", run_id=run.id, at=after + 1, host=host))
+    events = run_service.events_after(run.id, after, settings().log_window, host)
+    cursor = events[-1].seq if events else after
+    return render_template(
+        "runs/_later.html",
+        run=run,
+        events=events,
+        host=host,
+        cursor=cursor,
+        later=run_service.has_events_after(run.id, cursor, host),
+        done=run.state.terminal,
+        more=False,
+    )
+
+
+@bp.get("/<int:run_id>/grid")
+def grid(run_id: int):
+    """The grid with the tasks before `before`, or the newest ones."""
+    run = _get_run(run_id)
+    before = request.args.get("before", type=int)
+    if not is_htmx():
+        return redirect(
+            url_for("runs.show", run_id=run.id, tasks_before=before) + "#run-grid"
+        )
+    return render_template(
+        "runs/_grid.html", run=run, grid=progress_service.task_grid(run, before)
+    )
+
+
+@bp.get("/<int:run_id>/result")
+def result(run_id: int):
+    """What one task returned on one host: a grid cell's detail."""
+    run = _get_run(run_id)
+    host = request.args.get("host", "")
+    task_seq = request.args.get("task", type=int)
+    if not host or task_seq is None:
+        abort(400, "host and task are needed")
+    found = progress_service.task_result(run, host, task_seq)
+    if found is None:
+        abort(404)
+    template = "runs/_result.html" if is_htmx() else "runs/result.html"
+    return render_template(template, run=run, event=found)
+
+
+@bp.get("/<int:run_id>/search")
+def search(run_id: int):
+    """Lines of the run holding `q`, a slice of the log at a time (`after`)."""
+    run = _get_run(run_id)
+    host = _host_filter()
+    text = request.args.get("q", "").strip()
+    after = max(request.args.get("after", 0, type=int), 0)
+    found = max(request.args.get("found", 0, type=int), 0)
+    page = run_service.search_events(run.id, text, after, host) if text else None
+    context = {
+        "run": run,
+        "q": text,
+        "host": host,
+        "page": page,
+        "found": found + (len(page.matches) if page else 0),
+        "first": after == 0,
+        "limit": run_service.SEARCH_MATCHES,
+    }
+    if is_htmx():
+        return render_template("runs/_search.html", **context)
+    return render_template("runs/search.html", **context)
+
+
+@bp.app_template_filter("snippet")
+def snippet(stdout: str, text: str) -> Markup:
+    """The line of `stdout` that holds `text`, escaped, the match marked."""
+    plain = _ANSI.sub("", stdout or "")
+    lowered = text.lower()
+    line = next(
+        (line for line in plain.splitlines() if lowered in line.lower()),
+        plain.strip().splitlines()[0] if plain.strip() else "",
+    )
+    start = line.lower().find(lowered)
+    if start < 0:
+        return Markup(escape(line[:SNIPPET]))
+    begin = max(start - SNIPPET // 2, 0)
+    end = start + len(text)
+    return Markup("{}{}<mark>{}</mark>{}{}").format(
+        "…" if begin else "",
+        line[begin:start],
+        line[start:end],
+        line[end : end + SNIPPET // 2],
+        "…" if end + SNIPPET // 2 < len(line) else "",
     )
 
 
@@ -169,7 +331,7 @@ def cancel(run_id: int):
     asks, whose button posts again with `confirmed=yes`.
     """
     run = _get_run(run_id)
-    htmx = request.headers.get("HX-Request") == "true"
+    htmx = is_htmx()
     if not htmx and request.form.get("confirmed") != "yes" and not run.state.terminal:
         return render_template("runs/cancel.html", run=run)
 
