@@ -48,6 +48,14 @@ def _log_in(page, username: str) -> None:
 
 def _menu(page, name: str) -> None:
     page.get_by_role("navigation", name="Pages").get_by_role("link", name=name).click()
+    _loaded(page)
+
+
+def _loaded(page) -> None:
+    """Wait until htmx has set the page up: what a person types before that (a
+    test can, within milliseconds of a click) triggers nothing.
+    """
+    page.wait_for_load_state("load")
 
 
 def _both_widths(page, name: str) -> None:
@@ -74,6 +82,7 @@ def test_a_new_user_adds_a_host_and_a_job_and_watches_it_run(
     _menu(page, "Hosts")
     expect(page.locator(".empty")).to_contain_text("No host yet.")
     page.get_by_role("link", name="Add a host").click()
+    _loaded(page)
     page.get_by_label("Name").fill("web1")
     page.get_by_label("Address").fill("127.0.0.1")
     page.get_by_label("Connection").select_option("local")
@@ -89,6 +98,7 @@ def test_a_new_user_adds_a_host_and_a_job_and_watches_it_run(
     # A playbook: a YAML error points at its line in the editor's gutter.
     _menu(page, "Playbooks")
     page.get_by_role("link", name="New playbook").first.click()
+    _loaded(page)
     page.get_by_label("Name", exact=True).fill("hello")
     text = page.get_by_label("Text")
     text.fill("- hosts: all\n  tasks:\n    - debug: msg=hi\n   bad: [")
@@ -106,6 +116,7 @@ def test_a_new_user_adds_a_host_and_a_job_and_watches_it_run(
     # A job: refused without a host, then saved with one picked by a search.
     _menu(page, "Jobs")
     page.get_by_role("link", name="New job").first.click()
+    _loaded(page)
     page.get_by_label("Name", exact=True).fill("greet")
     page.get_by_role("radio", name="Playbook").check()
     page.locator("select#playbook").select_option(label="hello")

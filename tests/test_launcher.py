@@ -150,7 +150,8 @@ def test_serves_pages_runs_a_worker_and_stops_everything_on_sigterm(launch):
     assert page.status == 200
     assert page.url == f"{url}login?next=/", "nobody is logged in yet"
     page = _log_in(url, "admin", launch.admin_password)
-    assert page.url == f"{url}runs/", "/ leads to the runs"
+    assert page.url == url, "after logging in, / is the dashboard"
+    assert "<h1>Dashboard</h1>" in page.body
     _wait_for(lambda: f"open {url}" in launch.output(), 10, "the address to open")
 
     with Redis(unix_socket_path=str(launch.socket)) as redis:
@@ -292,7 +293,7 @@ def _log_in(url: str, username: str, password: str):
         {"csrf_token": token[1], "username": username, "password": password}
     )
     with opener.open(f"{url}login?next=/", data=data.encode(), timeout=5) as page:
-        page.read()
+        page.body = page.read().decode()
         return page
 
 
