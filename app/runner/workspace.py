@@ -12,13 +12,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.runner.spec import CredentialSpec, RunSpec
+
+# The names of Playdeck's settings in the environment (see app.config).
+SETTINGS_PREFIX = "PLAYDECK_"
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,19 @@ def ansible_environment(
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "PATH": _path_with_interpreter_bin(),
     }
+
+
+def drop_settings(env: dict[str, str], own: Mapping[str, str]) -> None:
+    """Take the worker's own Playdeck settings out of ansible's environment.
+
+    ansible-runner hands ansible a copy of the worker's environment, where the
+    secret key and the database and Redis URLs (with their passwords) may be set.
+    A task printing its environment (`env`, the facts of a local host) would show
+    them to everyone who reads the log. The run's own variables, `own`, stay.
+    """
+    for name in [name for name in env if name.startswith(SETTINGS_PREFIX)]:
+        if name not in own:
+            del env[name]
 
 
 def _write_private(path: Path, text: str) -> None:
