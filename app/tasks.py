@@ -83,7 +83,12 @@ def execute_run(run_id: int) -> dict[str, Any]:
             append_note(run_id, refused)
             return Outcome(RunStatus.ERROR.value, None, {}, refused).as_dict()
         spec = build_spec(run)
-        sink = EventSink(run_id, config.event_batch_size, config.event_batch_seconds)
+        sink = EventSink(
+            run_id,
+            config.event_batch_size,
+            config.event_batch_seconds,
+            hide=spec.credential.hidden() if spec.credential else (),
+        )
         outcome = execute(
             spec,
             config.data_dir,

@@ -7,14 +7,23 @@ about a defence whose regression would go unnoticed elsewhere.
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from app.extensions import db
 from app.models import Event
+from app.runner.sink import MASK
 from app.services import runs
+
+from helpers import Api
+
+
+def _events(run) -> list[Event]:
+    return list(db.session.query(Event).filter_by(run_id=run.id).order_by(Event.seq))
 
 
 def _log(run) -> str:
-    events = db.session.query(Event).filter_by(run_id=run.id).order_by(Event.seq)
-    return "\n".join(event.stdout for event in events if event.stdout)
+    return "\n".join(event.stdout for event in _events(run) if event.stdout)
 
 
 # What a run's processes and log hold
@@ -39,3 +48,68 @@ def test_ansible_runs_without_playdeck_s_settings_in_its_environment(
     assert "db-password" not in log
     assert "PLAYDECK_SECRET_KEY" not in log
     assert "PLAYDECK_DATABASE_URL" not in log
+
+
+ECHO_SECRETS = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: print what ansible was given
+      ansible.builtin.debug:
+        msg: "{{ ansible_password }} and {{ ansible_become_password }}"
+    - name: "once more, in a task's name: {{ ansible_become_password }}"
+      ansible.builtin.debug:
+        msg: done
+"""
+
+
+def test_a_run_that_prints_a_credential_s_secrets_shows_them_masked(
+    app, client, make, run_worker
+):
+    # Quotes and backslashes come back escaped in ansible's JSON: masked too.
+    password, become = 'pw-"quoted"-\\-8361', "become-pass-5520"
+    credential = make.credential(secret=password, become_password=become)
+    playbook = make.playbook(files={"site.yml": ECHO_SECRETS})
+    job = make.job(playbook=playbook, credential=credential)
+
+    run = runs.launch(job)
+    run_worker()
+
+    answers = [
+        client.get(f"/runs/{run.id}").get_data(as_text=True),
+        client.get(f"/runs/{run.id}/raw").get_data(as_text=True),
+        Api(app, role="viewer").get(f"/runs/{run.id}/events").get_data(as_text=True),
+    ]
+    answers.append(" ".join(event.task or "" for event in _events(run)))
+    answers.append(" ".join(event.detail or "" for event in _events(run)))
+    assert f"{MASK} and {MASK}" in answers[0]
+    for text in answers:
+        assert MASK in text, "the tasks ran and printed"
+        for secret in ("pw-", "quoted", "become-pass-5520"):
+            assert secret not in text
+
+
+def test_a_printed_private_key_is_masked_line_by_line(make, run_worker):
+    key = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    credential = make.credential(kind="ssh_key", secret=key)
+    job = make.job(
+        module="command",
+        args="cat {{ ansible_ssh_private_key_file }}",
+        credential=credential,
+    )
+
+    run = runs.launch(job)
+    run_worker()
+
+    log = _log(run)
+    assert "BEGIN OPENSSH PRIVATE KEY" in log, "the key file was printed"
+    for line in key.splitlines()[1:-1]:
+        assert line not in log
