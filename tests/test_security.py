@@ -7,15 +7,21 @@ about a defence whose regression would go unnoticed elsewhere.
 
 from __future__ import annotations
 
+import os
+import signal
+
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from app.extensions import db
 from app.models import Event
 from app.runner.sink import MASK
+from app.runner.spec import run_marker
 from app.services import runs
 
 from helpers import Api
+from processes import command_runs, status, wait_for, work_horse
 
 
 def _events(run) -> list[Event]:
@@ -113,3 +119,22 @@ def test_a_printed_private_key_is_masked_line_by_line(make, run_worker):
     assert "BEGIN OPENSSH PRIVATE KEY" in log, "the key file was printed"
     for line in key.splitlines()[1:-1]:
         assert line not in log
+
+
+@pytest.mark.slow
+def test_the_scratch_folder_of_a_run_whose_work_horse_died_is_removed(
+    make, settings, worker_processes
+):
+    worker_processes(1)
+    job = make.job(module="command", args="sleep 300", credential=make.credential())
+    run = runs.launch(job)
+    marker = run_marker(run.id, settings.database_url)
+    wait_for(lambda: command_runs(marker), 90, f"run {run.id}'s sleep command")
+    (folder,) = settings.data_dir.glob(f"run{run.id}-*")
+    assert (folder / "secrets" / "vars.json").exists(), "the password is on disk"
+
+    # Killed outright (out of memory, say): no clean-up of its own runs.
+    os.kill(work_horse(marker), signal.SIGKILL)
+
+    wait_for(lambda: status(run.id) == "error", 40, "the run to end error")
+    assert not folder.exists()

@@ -35,13 +35,29 @@ class Scratch:
 @contextmanager
 def scratch_folder(parent: Path, run_id: int) -> Iterator[Scratch]:
     parent.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=parent))
+    root = Path(tempfile.mkdtemp(prefix=_prefix(run_id), dir=parent))
     control = Path(tempfile.mkdtemp(prefix="pd-cp-"))
     try:
         yield Scratch(root, control)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(control, ignore_errors=True)
+
+
+def remove_scratch(parent: Path, run_id: int) -> int:
+    """Remove the scratch folders a run left under `parent`; returns how many.
+
+    A work-horse killed outright (out of memory, SIGKILL) never reaches the
+    clean-up of `scratch_folder`, and its folder holds the run's credential.
+    """
+    found = list(parent.glob(_prefix(run_id) + "*"))
+    for folder in found:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(found)
+
+
+def _prefix(run_id: int) -> str:
+    return f"run{run_id}-"
 
 
 def inventory(spec: RunSpec) -> dict[str, Any]:
