@@ -118,6 +118,23 @@ def test_logout_ends_the_session(client):
     assert client.get("/hosts/").status_code == 302
 
 
+def test_a_session_cookie_copied_before_logging_out_is_worthless_after(
+    app, anon_client, make
+):
+    make.user("ann", role="viewer")
+    assert _login(anon_client, "ann").status_code == 302
+    copied = anon_client.get_cookie("session").value  # a proxy log, a shared PC
+    other = app.test_client()
+    assert _login(other, "ann").status_code == 302  # another browser of hers
+
+    anon_client.post("/logout", data={"csrf_token": csrf_token(anon_client)})
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/hosts/").status_code == 302
+    assert other.get("/hosts/").status_code == 302, "logging out ends them all"
+
+
 def test_logout_needs_a_post_with_the_csrf_token(client):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400

@@ -181,6 +181,18 @@ def set_timezone(user: User, name: str) -> None:
         )
 
 
+def end_sessions(user: User) -> None:
+    """End every session of `user`, on every browser (logging out does this).
+
+    The session cookie is signed, not stored on the server: a copy of it (a
+    proxy's log, a shared computer) stays good until the session token it
+    carries changes.
+    """
+    user.session_token = new_session_token()
+    db.session.commit()
+    log.info("sessions of user %s ended id=%s", user.username, user.id)
+
+
 def reset_password(user: User) -> str:
     """An admin gives a user a new random password; returns it, to show once."""
     password = generate_password()

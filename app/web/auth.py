@@ -101,6 +101,7 @@ def logout() -> Response:
     audit.record(
         AuditAction.LOGOUT, current_user, f"user {current_user.username} logged out"
     )
+    user_service.end_sessions(current_user._get_current_object())
     logout_user()
     _clear_session()
     flash("You are logged out.", "info")
