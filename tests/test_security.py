@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from app.extensions import db
-from app.models import Event
+from app.models import AuditEntry, Event
 from app.runner.sink import MASK
 from app.runner.spec import run_marker
 from app.services import runs
 
-from helpers import Api
+from helpers import Api, csrf_token
 from processes import command_runs, status, wait_for, work_horse
 
 
@@ -138,3 +138,25 @@ def test_the_scratch_folder_of_a_run_whose_work_horse_died_is_removed(
 
     wait_for(lambda: status(run.id) == "error", 40, "the run to end error")
     assert not folder.exists()
+
+
+# What anyone may send
+
+
+def test_a_huge_user_name_at_the_login_form_writes_nothing_big(anon_client):
+    # Anyone may post the login form, as often as they like once locked out.
+    for _ in range(3):
+        response = anon_client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_token(anon_client),
+                "username": "x" * 400_000,
+                "password": "whatever",
+            },
+        )
+        assert response.status_code == 422
+
+    written = sum(
+        len(entry.summary) for entry in db.session.scalars(db.select(AuditEntry))
+    )
+    assert written < 1000

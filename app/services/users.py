@@ -26,7 +26,8 @@ from app.validation import Invalid
 
 log = logging.getLogger(__name__)
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_USERNAME = 64
+USERNAME = re.compile(rf"^[a-z0-9][a-z0-9._-]{{0,{MAX_USERNAME - 1}}}$")
 MIN_PASSWORD = 10
 # scrypt hashes any length, but nobody types more; this bounds the work per login.
 MAX_PASSWORD = 1024
