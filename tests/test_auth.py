@@ -72,7 +72,15 @@ def test_login_opens_a_session_and_goes_to_the_page_asked_for(anon_client, make)
 
 
 @pytest.mark.parametrize(
-    "next_page", ["//evil.example/", "https://evil.example/", "/\\evil.example"]
+    "next_page",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        # Browsers drop tabs and newlines from a URL: these are //evil.example.
+        "/%09/evil.example",
+        "/%0A/evil.example",
+    ],
 )
 def test_login_never_sends_elsewhere(anon_client, make, next_page):
     make.user("ann")
