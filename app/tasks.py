@@ -35,6 +35,7 @@ from app.runner.spec import (
     UploadSpec,
     run_marker,
 )
+from app.runner.workspace import remove_scratch
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,12 @@ def execute_run(run_id: int) -> dict[str, Any]:
             append_note(run_id, refused)
             return Outcome(RunStatus.ERROR.value, None, {}, refused).as_dict()
         spec = build_spec(run)
-        sink = EventSink(run_id, config.event_batch_size, config.event_batch_seconds)
+        sink = EventSink(
+            run_id,
+            config.event_batch_size,
+            config.event_batch_seconds,
+            hide=spec.credential.hidden() if spec.credential else (),
+        )
         outcome = execute(
             spec,
             config.data_dir,
@@ -297,16 +303,18 @@ def end_lost_run(
 ) -> bool:
     """End a run nothing will end any more, and kill what is left of it here.
 
-    The run's processes on this machine are killed first, so that none of them
-    writes to the run after its end. With `started=False` the run is ended only
-    while still `queued`, and nothing is killed: once ended it can no longer
-    start, and should it have started meanwhile, it is not lost. Returns whether
-    this call ended the run.
+    The run's processes and scratch folder on this machine go first, so that
+    none of them writes to the run after its end. With `started=False` the run
+    is ended only while still `queued`, and nothing is killed: once ended it can
+    no longer start, and should it have started meanwhile, it is not lost.
+    Returns whether this call ended the run.
     """
     left = 0
     only_from: tuple[RunStatus, ...] = (RunStatus.QUEUED,)
     if started:
         left = process.kill_all(run_marker(run_id, settings().database_url))
+        # The folder holds the run's credential.
+        remove_scratch(settings().data_dir, run_id)
         only_from = (RunStatus.QUEUED, RunStatus.RUNNING)
     status = RunStatus.CANCELED if canceled else RunStatus.ERROR
     if not mark_finished(run_id, status, only_from=only_from, error=reason):

@@ -72,7 +72,15 @@ def test_login_opens_a_session_and_goes_to_the_page_asked_for(anon_client, make)
 
 
 @pytest.mark.parametrize(
-    "next_page", ["//evil.example/", "https://evil.example/", "/\\evil.example"]
+    "next_page",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        # Browsers drop tabs and newlines from a URL: these are //evil.example.
+        "/%09/evil.example",
+        "/%0A/evil.example",
+    ],
 )
 def test_login_never_sends_elsewhere(anon_client, make, next_page):
     make.user("ann")
@@ -116,6 +124,23 @@ def test_logout_ends_the_session(client):
 
     assert response.headers["Location"] == "/login"
     assert client.get("/hosts/").status_code == 302
+
+
+def test_a_session_cookie_copied_before_logging_out_is_worthless_after(
+    app, anon_client, make
+):
+    make.user("ann", role="viewer")
+    assert _login(anon_client, "ann").status_code == 302
+    copied = anon_client.get_cookie("session").value  # a proxy log, a shared PC
+    other = app.test_client()
+    assert _login(other, "ann").status_code == 302  # another browser of hers
+
+    anon_client.post("/logout", data={"csrf_token": csrf_token(anon_client)})
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/hosts/").status_code == 302
+    assert other.get("/hosts/").status_code == 302, "logging out ends them all"
 
 
 def test_logout_needs_a_post_with_the_csrf_token(client):

@@ -5,6 +5,7 @@ machine; and the worker checks again before ansible starts."""
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models import (
     AuditAction,
     AuditEntry,
+    BuiltinCheck,
     Event,
     FiringOutcome,
     GuardRule,
@@ -512,6 +514,20 @@ REACHING = {
         "    - ping:\n      vars:\n        ansible_connection: local\n"
     ),
     "set_fact": _play("    - set_fact:\n        ansible_connection: local\n"),
+    # The same, spelled otherwise.
+    "connection by its full name": _play(DEBUG).replace(
+        "  gather", "  connection: ansible.builtin.local\n  gather"
+    ),
+    "ansible_connection by its full name": _play(
+        "    - ping:\n      vars:\n        ansible_connection: ansible.legacy.local\n"
+    ),
+    "set_fact as key=value": _play("    - set_fact: ansible_connection=local\n"),
+    "add_host": _play(
+        "    - add_host:\n        name: there\n        ansible_connection: local\n"
+    ),
+    "add_host as key=value": _play(
+        "    - add_host: name=there ansible_connection='local'\n"
+    ),
 }
 
 
@@ -533,13 +549,30 @@ def test_a_playbook_reaching_the_playdeck_machine_is_refused(make, text):
     assert "local-connection host" in refused.fields["playbook"]
 
 
-def test_extra_variables_pointing_at_this_machine_are_refused(app, make):
+@pytest.mark.parametrize(
+    "connection", ["local", "ansible.builtin.local", "ansible.legacy.local", "LOCAL "]
+)
+def test_extra_variables_pointing_at_this_machine_are_refused(app, make, connection):
     job = make.job(hosts=[_ssh_host(make)], module="ping")
 
-    refused = _refusal(job, extra_vars={"ansible_connection": "local"})
+    refused = _refusal(job, extra_vars={"ansible_connection": connection})
 
     assert "the extra variables has ansible_connection: local" in refused.message
     assert set(refused.fields) == {"extra_vars"}
+
+
+def test_the_local_connection_by_its_full_name_really_acts_here(make, run_worker):
+    guard_service.set_check(BuiltinCheck.LOCAL_TARGET, False)
+    job = make.job(hosts=[_ssh_host(make)], module="raw", args="hostname")
+
+    run = run_service.launch(
+        job, extra_vars={"ansible_connection": "ansible.builtin.local"}
+    )
+    run_worker()
+
+    # 192.0.2.10 answers nobody: the command ran on this machine.
+    assert run.status == RunStatus.SUCCESSFUL, run.error
+    assert socket.gethostname() in _log(run)
 
 
 def test_a_job_of_local_connection_hosts_may_run_on_this_machine(make, run_worker):

@@ -13,7 +13,9 @@ checked when the script is a file of the project.
 
 The same walk finds what reaches the machine Playdeck runs on: `hosts:` naming
 localhost, `delegate_to:` it, `local_action:`, `connection: local` and the
-variable `ansible_connection: local` on a play, block or task or set by set_fact.
+variable `ansible_connection: local` on a play, block or task or set by set_fact
+or add_host (as a mapping or as key=value words), the connection named in any
+way Ansible takes it (`ansible.builtin.local` too).
 
 Templating is not evaluated. `{{ name }}` of a variable given as an extra
 variable (the job's, or the launch's) is replaced by its value, and a task
@@ -34,6 +36,8 @@ import yaml
 
 # Modules whose arguments are a command for the host to execute.
 COMMAND_MODULES = frozenset({"shell", "command", "raw", "script"})
+# Modules whose arguments set a host's variables, its connection among them.
+VARIABLE_MODULES = frozenset({"set_fact", "add_host"})
 _COLLECTIONS = ("ansible.builtin.", "ansible.legacy.")
 # Task lists of a play, and of a block.
 PLAY_TASK_LISTS = ("pre_tasks", "tasks", "post_tasks", "handlers")
@@ -41,6 +45,8 @@ BLOCK_LISTS = ("block", "rescue", "always")
 # Names Ansible itself takes for the machine it runs on (its implicit localhost).
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "::1", "ip6-localhost"})
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# `ansible_connection=local` among a module's free-form key=value words.
+_KEY_VALUE_CONNECTION = re.compile(r"(?:^|\s)ansible_connection=(['\"]?)([^\s'\"]+)\1")
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,16 @@ def adhoc_commands(
     ]
 
 
+def is_local_connection(value: Any) -> bool:
+    """Whether a connection plugin's name is Ansible's local one, however it is
+    spelled: `local`, `LOCAL`, `ansible.builtin.local`, `ansible.legacy.local`."""
+    return module_name(str(value or "").strip().lower()) == "local"
+
+
 def extra_var_targets(variables: Mapping[str, Any], field: str) -> list[LocalTarget]:
     """Extra variables that point every host at the Playdeck machine."""
     found = []
-    if str(variables.get("ansible_connection", "")).strip().lower() == "local":
+    if is_local_connection(variables.get("ansible_connection")):
         found.append(
             LocalTarget("the extra variables", "ansible_connection: local", field)
         )
@@ -226,7 +238,7 @@ class _Scan:
             return
 
         for module, value in _invocations(task):
-            if module == "set_fact" and isinstance(value, dict):
+            if module in VARIABLE_MODULES:
                 self._connection_var(where, value)
             if module in COMMAND_MODULES:
                 for text in _command_texts(value, task.get("args")):
@@ -244,14 +256,20 @@ class _Scan:
                     break
         if "local_action" in node:
             self._local(where, "local_action")
-        if str(node.get("connection", "")).strip().lower() == "local":
+        if is_local_connection(node.get("connection")):
             self._local(where, "connection: local")
-        variables = node.get("vars")
-        if isinstance(variables, dict):
-            self._connection_var(where, variables)
+        self._connection_var(where, node.get("vars"))
 
-    def _connection_var(self, where: str, variables: dict[str, Any]) -> None:
-        if str(variables.get("ansible_connection", "")).strip().lower() == "local":
+    def _connection_var(self, where: str, variables: Any) -> None:
+        """`ansible_connection: local` in a mapping, or in `key=value` words."""
+        if isinstance(variables, str):
+            words = _KEY_VALUE_CONNECTION.search(variables)
+            value = words[2] if words else ""
+        elif isinstance(variables, dict):
+            value = variables.get("ansible_connection")
+        else:
+            return
+        if is_local_connection(value):
             self._local(where, "ansible_connection: local")
 
     def _local(self, where: str, what: str) -> None:

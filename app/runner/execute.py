@@ -17,6 +17,7 @@ from app.runner.spec import RunSpec
 from app.runner.upload import write_upload
 from app.runner.workspace import (
     ansible_environment,
+    drop_settings,
     inventory,
     scratch_folder,
     write_project,
@@ -149,7 +150,12 @@ def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
         kwargs["playbook"] = spec.entry
     if spec.limit:
         kwargs["limit"] = spec.limit
-    return ansible_runner.run(**kwargs)
+    # ansible_runner.run() is these two calls; between them the environment ansible
+    # will get is known and can be cleaned.
+    runner = ansible_runner.interface.init_runner(**kwargs)
+    drop_settings(runner.config.env, kwargs["envvars"])
+    runner.run()
+    return runner
 
 
 def _outcome(spec: RunSpec, runner, sink: EventSink, stop: StopControl) -> Outcome:

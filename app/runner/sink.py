@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -28,6 +29,9 @@ from app.models.run import STAT_KEYS
 from app.models.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+# What a credential's secret becomes in a log.
+MASK = "[hidden]"
 
 # ansible-runner event name -> the per-host counter it moves.
 _COUNTED = {
@@ -53,8 +57,15 @@ _FINAL_STATS = {
 
 
 class EventSink:
-    def __init__(self, run_id: int, batch_size: int, batch_seconds: float) -> None:
+    def __init__(
+        self,
+        run_id: int,
+        batch_size: int,
+        batch_seconds: float,
+        hide: Iterable[str] = (),
+    ) -> None:
         self.run_id = run_id
+        self.masks = Masks(hide)
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.seq = 0
@@ -76,7 +87,7 @@ class EventSink:
         name = event.get("event", "")
         self._count(name, data)
 
-        stdout = (event.get("stdout") or "").replace("\r\n", "\n")
+        stdout = self.masks.apply((event.get("stdout") or "").replace("\r\n", "\n"))
         self.seq += 1
         if not self._pending:
             self._oldest = time.monotonic()
@@ -85,7 +96,7 @@ class EventSink:
             "seq": self.seq,
             "type": name[:64],
             "host": (data.get("host") or None),
-            "task": (data.get("task") or None),
+            "task": self.masks.apply(data.get("task") or "") or None,
             "stdout": stdout,
             "task_seq": None,
             "result": None,
@@ -162,7 +173,7 @@ class EventSink:
         # An ad-hoc run's module has no start event: its results go under 0.
         row["task_seq"] = self._task_seqs.get(data.get("task_uuid") or "", 0)
         row["result"] = word
-        row["detail"] = _detail(result)
+        row["detail"] = _detail(result, self.masks)
 
     def _count(self, name: str, data: dict[str, Any]) -> None:
         if name == "playbook_on_stats":
@@ -199,10 +210,13 @@ class EventSink:
         return self.stats[host]
 
 
-def _detail(result: Any) -> str:
-    """What a task returned, as a short text: its message, else its JSON."""
+def _detail(result: Any, masks: Masks) -> str:
+    """What a task returned, as a short text: its message, else its JSON.
+
+    Masked before it is cut, so that no cut leaves part of a secret.
+    """
     if not isinstance(result, dict):
-        return str(result)[:DETAIL_LIMIT]
+        return masks.apply(str(result))[:DETAIL_LIMIT]
     shown = {
         key: value
         for key, value in result.items()
@@ -213,6 +227,36 @@ def _detail(result: Any) -> str:
     else:
         # Compact here, on the hot path; the page lays it out when it is shown.
         text = json.dumps(shown, default=str, ensure_ascii=False)
+    text = masks.apply(text)
     if len(text) > DETAIL_LIMIT:
         text = text[:DETAIL_LIMIT] + "\n… (cut here: the log has all of it)"
     return text
+
+
+class Masks:
+    """Texts no log may show (a run's credential), replaced by `MASK` wherever
+    ansible prints them: as they are, or escaped inside its JSON results.
+
+    This catches a secret a task prints by mistake (`debug: var=ansible_password`,
+    a command line echoed back on failure); it cannot catch one a task changes
+    first (base64, reversed), which only the person writing the job can do.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        forms = {
+            form
+            for text in texts
+            if text.strip()
+            for form in (
+                text,
+                json.dumps(text)[1:-1],
+                json.dumps(text, ensure_ascii=False)[1:-1],
+            )
+        }
+        # Longest first: a secret that holds another is masked whole.
+        self.texts = sorted(forms, key=len, reverse=True)
+
+    def apply(self, text: str) -> str:
+        for secret in self.texts:
+            text = text.replace(secret, MASK)
+        return text

@@ -24,6 +24,17 @@ class CredentialSpec:
     secret: str
     become_password: str | None = None
 
+    def hidden(self) -> tuple[str, ...]:
+        """What of this credential a run's log must never show: the password and
+        the become password, or each line of the private key but its armour."""
+        texts = [self.become_password or ""]
+        if self.kind == "ssh_key":
+            lines = self.secret.splitlines()
+            texts += [line for line in lines if not line.startswith("-----")]
+        else:
+            texts.append(self.secret)
+        return tuple(text for text in texts if text.strip())
+
 
 @dataclass(frozen=True)
 class UploadSpec:

@@ -12,13 +12,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.runner.spec import CredentialSpec, RunSpec
+
+# The names of Playdeck's settings in the environment (see app.config).
+SETTINGS_PREFIX = "PLAYDECK_"
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,29 @@ class Scratch:
 @contextmanager
 def scratch_folder(parent: Path, run_id: int) -> Iterator[Scratch]:
     parent.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=parent))
+    root = Path(tempfile.mkdtemp(prefix=_prefix(run_id), dir=parent))
     control = Path(tempfile.mkdtemp(prefix="pd-cp-"))
     try:
         yield Scratch(root, control)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(control, ignore_errors=True)
+
+
+def remove_scratch(parent: Path, run_id: int) -> int:
+    """Remove the scratch folders a run left under `parent`; returns how many.
+
+    A work-horse killed outright (out of memory, SIGKILL) never reaches the
+    clean-up of `scratch_folder`, and its folder holds the run's credential.
+    """
+    found = list(parent.glob(_prefix(run_id) + "*"))
+    for folder in found:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(found)
+
+
+def _prefix(run_id: int) -> str:
+    return f"run{run_id}-"
 
 
 def inventory(spec: RunSpec) -> dict[str, Any]:
@@ -127,6 +146,19 @@ def ansible_environment(
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "PATH": _path_with_interpreter_bin(),
     }
+
+
+def drop_settings(env: dict[str, str], own: Mapping[str, str]) -> None:
+    """Take the worker's own Playdeck settings out of ansible's environment.
+
+    ansible-runner hands ansible a copy of the worker's environment, where the
+    secret key and the database and Redis URLs (with their passwords) may be set.
+    A task printing its environment (`env`, the facts of a local host) would show
+    them to everyone who reads the log. The run's own variables, `own`, stay.
+    """
+    for name in [name for name in env if name.startswith(SETTINGS_PREFIX)]:
+        if name not in own:
+            del env[name]
 
 
 def _write_private(path: Path, text: str) -> None:

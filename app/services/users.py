@@ -26,7 +26,8 @@ from app.validation import Invalid
 
 log = logging.getLogger(__name__)
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_USERNAME = 64
+USERNAME = re.compile(rf"^[a-z0-9][a-z0-9._-]{{0,{MAX_USERNAME - 1}}}$")
 MIN_PASSWORD = 10
 # scrypt hashes any length, but nobody types more; this bounds the work per login.
 MAX_PASSWORD = 1024
@@ -179,6 +180,18 @@ def set_timezone(user: User, name: str) -> None:
             f"user {user.username} shows times in {name or 'the default zone'}",
             changes={"timezone": [old, name]},
         )
+
+
+def end_sessions(user: User) -> None:
+    """End every session of `user`, on every browser (logging out does this).
+
+    The session cookie is signed, not stored on the server: a copy of it (a
+    proxy's log, a shared computer) stays good until the session token it
+    carries changes.
+    """
+    user.session_token = new_session_token()
+    db.session.commit()
+    log.info("sessions of user %s ended id=%s", user.username, user.id)
 
 
 def reset_password(user: User) -> str:

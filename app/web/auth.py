@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length
 
 from app import audit
 from app.auth import throttle
@@ -39,10 +39,23 @@ TOO_MANY = 429
 
 
 class LoginForm(FlaskForm):
+    # Bounded: anyone may post this form, and a failed login goes to the audit
+    # trail with the name that was typed.
     username = StringField(
         "User name",
-        validators=[InputRequired()],
-        render_kw={"autocomplete": "username", "autofocus": True},
+        validators=[
+            InputRequired(),
+            Length(
+                max=user_service.MAX_USERNAME,
+                message=f"A user name has at most {user_service.MAX_USERNAME} "
+                "characters.",
+            ),
+        ],
+        render_kw={
+            "autocomplete": "username",
+            "autofocus": True,
+            "maxlength": user_service.MAX_USERNAME,
+        },
     )
     password = PasswordField(
         "Password",
@@ -101,6 +114,7 @@ def logout() -> Response:
     audit.record(
         AuditAction.LOGOUT, current_user, f"user {current_user.username} logged out"
     )
+    user_service.end_sessions(current_user._get_current_object())
     logout_user()
     _clear_session()
     flash("You are logged out.", "info")
