@@ -64,3 +64,8 @@ def _span(chunk: str, state: dict[str, str]) -> str:
         return escaped
     classes = " ".join(sorted(state.values()))
     return f'<span class="{classes}">{escaped}</span>'
+
+
+def plain(text: str) -> str:
+    """The text without any escape sequence: what a terminal shows, uncoloured."""
+    return _OTHER_ESCAPES.sub("", _SGR.sub("", text))

@@ -235,7 +235,8 @@ def rules() -> list[GuardRule]:
 def screen(job: Job, role: str, extra_vars: Mapping[str, Any] | None = None) -> Verdict:
     """What the guard says of launching `job` now, for someone of `role`.
 
-    `extra_vars` are the launch's own, over the job's.
+    `extra_vars` are the launch's own (with its parameters' values), over the
+    job's.
     """
     variables = {**(job.extra_vars or {}), **(extra_vars or {})}
     commands, local = job_commands(job, variables)
@@ -277,7 +278,9 @@ def check_at_start(run: Run) -> str | None:
     the queue; what runs is what is stored now. Returns the refusal, or None;
     warnings not found at launch are added to the run and the audit trail.
     """
-    verdict = screen(run.job, role_of(run.launched_by, run.trigger), run.extra_vars)
+    # The parameters' values are variables too (secrets masked, as at launch).
+    variables = {**(run.extra_vars or {}), **(run.parameters or {})}
+    verdict = screen(run.job, role_of(run.launched_by, run.trigger), variables)
     if verdict.refusal is not None:
         record_refusal(run, f"run {run.id} of {what(run.job)} as it started", verdict)
         return verdict.refusal

@@ -7,6 +7,7 @@ version still execute.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from app.runner.sink import EventSink
 from app.runner.spec import (
     CredentialSpec,
     HostSpec,
+    RunOptions,
     RunSpec,
     UploadSpec,
     run_marker,
@@ -88,7 +90,10 @@ def execute_run(run_id: int) -> dict[str, Any]:
             run_id,
             config.event_batch_size,
             config.event_batch_seconds,
-            hide=spec.credential.hidden() if spec.credential else (),
+            hide=(
+                *(spec.credential.hidden() if spec.credential else ()),
+                *spec.secrets,
+            ),
         )
         outcome = execute(
             spec,
@@ -198,6 +203,20 @@ def build_spec(run: Run) -> RunSpec:
             ),
         )
 
+    # The secret values were encrypted into the run at launch; its `parameters`
+    # hold them masked.
+    secrets = json.loads(decrypt(run.secrets)) if run.secrets else {}
+    parameters = {**(run.parameters or {}), **secrets}
+    extra_vars = {**(job.extra_vars or {}), **(run.extra_vars or {})}
+    for name in parameters:
+        # On the command line after the parameters' file: it would win.
+        extra_vars.pop(name, None)
+    options = {
+        name: value
+        for name, value in (run.options or {}).items()
+        if name in RunOptions.__dataclass_fields__
+    }
+
     playbook_files = {}
     entry = ""
     if job.playbook is not None:
@@ -223,10 +242,14 @@ def build_spec(run: Run) -> RunSpec:
         args=job.args,
         playbook_files=playbook_files,
         entry=entry,
-        # Variables given at launch win over the job's.
-        extra_vars={**(job.extra_vars or {}), **(run.extra_vars or {})},
+        # Variables given at launch win over the job's, parameters over both.
+        extra_vars=extra_vars,
         limit=run.limit or "",
-        forks=job.forks,
+        # Runs queued before run options existed recorded none: the job's.
+        forks=(run.options or {}).get("forks", job.forks),
+        options=RunOptions(**options),
+        parameters=parameters,
+        secrets=tuple(secrets.values()),
         timeout=job.timeout or config.default_timeout,
         credential=credential,
         marker=run_marker(run.id, config.database_url),

@@ -6,6 +6,8 @@ import dataclasses
 import re
 from pathlib import Path
 
+from app.ansi import plain
+from app.services import runs as run_service
 from app.services import tokens as token_service
 
 from factories import PASSWORD, Factory
@@ -34,6 +36,21 @@ def login(client, role: str = "admin", name: str | None = None):
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
     return user
+
+
+def api_error(response, status: int) -> dict:
+    """The body of an API error answer, checked to have its status and shape."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"message", "fields"}
+    return body
+
+
+def run_log(run) -> str:
+    """A run's whole log as a terminal shows it, without colours."""
+    events = run_service.events_after(run.id, 0, 100_000)
+    return "\n".join(plain(event.stdout) for event in events)
 
 
 def with_settings(app, **changes) -> None:

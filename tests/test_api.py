@@ -11,19 +11,12 @@ from app.services import runs as run_service
 
 from factories import PING_PLAYBOOK, Factory
 from helpers import API, Api, login
+from helpers import api_error as _error
 
 
 @pytest.fixture
 def api(app):
     return Api(app, "admin", "robot")
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"message", "fields"}
-    return body
 
 
 # Tokens, roles, errors
@@ -317,7 +310,17 @@ def test_jobs_round_trip_and_hide_quick_commands(api, make):
         "hosts": [host.id],
         "groups": [],
         "credential": None,
+        "limit": "",
+        "tags": "",
+        "skip_tags": "",
+        "check_mode": False,
+        "diff_mode": False,
+        "verbosity": 0,
         "forks": 5,
+        "become": False,
+        "become_user": "",
+        "become_method": "",
+        "remote_user": "",
         "timeout": 60,
         "extra_vars": {"a": 1},
         "schedule": None,
@@ -326,6 +329,8 @@ def test_jobs_round_trip_and_hide_quick_commands(api, make):
         "owner": "",
         "mode": "0644",
         "files": [],
+        "parameters": [],
+        "ask_at_launch": [],
     }
     assert [j["name"] for j in api.get("/jobs").get_json()["items"]] == ["uptime"]
     refused = api.post("/jobs", {"name": "x", "kind": "adhoc", "module": "rm"})

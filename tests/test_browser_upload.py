@@ -32,7 +32,7 @@ def test_an_upload_job_from_the_browser_copies_its_file(
     expect(page.get_by_label("Module", exact=True)).to_be_hidden()
     page.get_by_label("Files", exact=True).set_input_files(str(source))
     page.get_by_label("Destination folder").fill(str(dest))
-    page.get_by_label("Mode").fill("0600")
+    page.get_by_label("Mode", exact=True).fill("0600")
     page.get_by_role("checkbox", name="web1").check()
     screenshot(page, "upload-job-form")
     page.get_by_role("button", name="Save job").click()

@@ -299,10 +299,22 @@ def test_a_job_the_launch_refuses_records_why(make):
     [firing] = scheduler.tick(datetime(2026, 1, 5, 10, 10))
 
     assert firing.outcome == FiringOutcome.REFUSED
-    assert firing.note == "This job targets no host."
+    assert firing.note == "This job targets no host. Pick a host."
     assert runs_of(job) == []
     # Refused is handled: it is not tried again every tick.
     assert scheduler.tick(datetime(2026, 1, 5, 10, 11)) == []
+
+
+def test_a_required_parameter_without_default_refuses_a_firing(make):
+    version = {"name": "version", "label": "Version", "type": "text"}
+    job = make.job(parameters=[{**version, "required": True, "default": None}])
+    give(job, kind="cron", cron="*/10 * * * *", timezone="UTC")
+
+    [firing] = scheduler.tick(datetime(2026, 1, 5, 10, 10))
+
+    assert firing.outcome == FiringOutcome.REFUSED
+    assert firing.note.endswith("Version is required.")
+    assert runs_of(job) == []
 
 
 # Two schedulers.

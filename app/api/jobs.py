@@ -11,6 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from app.api import bp
 from app.api.common import get_or_404, page_of, refused
+from app.api.inputs import (
+    ASK_AT_LAUNCH,
+    OPTION_FIELDS,
+    PARAMETERS,
+    options_in,
+)
 from app.api.runs import LAUNCH, run_json
 from app.api.schedules import SCHEDULE, schedule_json, schedule_spec
 from app.api.schema import (
@@ -32,8 +38,9 @@ from app.api.uploads import upload_input, upload_json
 from app.models import Job, JobKind
 from app.services import ServiceError
 from app.services import jobs as job_service
+from app.services import options as option_service
 from app.services import runs as run_service
-from app.services.jobs import MAX_FORKS, MAX_TIMEOUT, MIN_FORKS, MIN_TIMEOUT
+from app.services.jobs import MAX_TIMEOUT, MIN_TIMEOUT
 
 JOB = {
     "id": ID,
@@ -56,11 +63,7 @@ JOB = {
     "hosts": ids("The ids of the hosts it runs on."),
     "groups": ids("The ids of the groups it runs on."),
     "credential": ref("The id of the credential it connects with.", nullable=True),
-    "forks": Field(
-        "integer",
-        "Hosts worked on at once.",
-        extra={"minimum": MIN_FORKS, "maximum": MAX_FORKS, "default": 5},
-    ),
+    **OPTION_FIELDS,
     "timeout": Field(
         "integer",
         "Seconds a run may last; null for the default.",
@@ -72,6 +75,8 @@ JOB = {
     ),
     "schedule": SCHEDULE,
     **UPLOAD_FIELDS,
+    "parameters": PARAMETERS,
+    "ask_at_launch": ASK_AT_LAUNCH,
 }
 
 
@@ -86,10 +91,12 @@ def job_json(job: Job) -> dict[str, Any]:
         "hosts": [host.id for host in job.hosts],
         "groups": [group.id for group in job.groups],
         "credential": job.credential_id,
-        "forks": job.forks,
+        **option_service.of_job(job),
         "timeout": job.timeout,
         "extra_vars": job.extra_vars or {},
         "schedule": schedule_json(job.schedule),  # type: ignore[attr-defined]
+        "parameters": job.parameters or [],
+        "ask_at_launch": job.ask_at_launch or [],
     } | upload_json(job)
 
 
@@ -107,6 +114,9 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
         "forks": data.get("forks", 5),
         "timeout": data.get("timeout"),
         "extra_vars": data.get("extra_vars") or {},
+        "parameters": data.get("parameters") or [],
+        "options": options_in(data, but="forks"),
+        "ask_at_launch": data.get("ask_at_launch") or [],
     }
 
 
@@ -183,7 +193,9 @@ def job_launch(job_id: int):
             job,
             by=current_user._get_current_object(),
             extra_vars=data.get("extra_vars") or {},
-            limit=data.get("limit") or "",
+            limit=data.get("limit"),
+            parameters=data.get("parameters") or {},
+            options=options_in(data, but="limit"),
         )
     except ServiceError as error:
         raise refused(error) from error
@@ -201,7 +213,11 @@ PATHS = {
             {
                 202: json_response("The run, queued.", schema_ref("Run")),
                 404: error_response("No job has this id."),
-                422: error_response("The job cannot run, or a field is refused."),
+                422: error_response(
+                    "The job cannot run, or a field is refused: a parameter's "
+                    "value (parameters.<name>), an option the job does not ask "
+                    "for at launch."
+                ),
             },
             request="Launch",
             request_required=False,

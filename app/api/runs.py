@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.api import bp
 from app.api.common import get_or_404, iso, page_of
+from app.api.inputs import OPTION_FIELDS, VALUES
 from app.api.schema import (
     ID,
     MAX_ID,
@@ -27,7 +28,8 @@ from app.api.schema import (
     schema_ref,
 )
 from app.models import Event, Run, RunStatus
-from app.models.run import STAT_KEYS
+from app.models.run import MASKED, STAT_KEYS
+from app.services import options as option_service
 from app.services import runs as run_service
 
 STATUSES = tuple(status.value for status in RunStatus)
@@ -63,7 +65,7 @@ RUN = {
         "Variables given at launch, over the job's.",
         extra={"additionalProperties": True},
     ),
-    "limit": Field("string", "The Ansible limit given at launch, or empty."),
+    "limit": Field("string", "The Ansible limit it ran with, or empty."),
     "guard_warnings": Field(
         "array",
         "What the command guard's warn rules found: per command, the rule's id "
@@ -80,6 +82,24 @@ RUN = {
             }
         },
     ),
+    "parameters": Field(
+        "object",
+        f"The values of the job's parameters it was launched with; secret ones "
+        f"read {MASKED}.",
+        extra={"additionalProperties": True},
+    ),
+    "options": Field(
+        "object",
+        "The run options ansible was given (but the limit): "
+        + ", ".join(option_service.RUN_NAMES)
+        + ".",
+        extra={
+            "properties": {
+                name: OPTION_FIELDS[name].schema() for name in option_service.RUN_NAMES
+            },
+            "additionalProperties": False,
+        },
+    ),
 }
 
 LAUNCH = {
@@ -90,9 +110,21 @@ LAUNCH = {
     ),
     "limit": Field(
         "string",
-        "An Ansible host pattern narrowing the job's hosts, as --limit takes it.",
-        extra={"maxLength": run_service.MAX_LIMIT},
+        "An Ansible host pattern narrowing the job's hosts, as --limit takes it; "
+        "it replaces the job's limit. Any launch may give it.",
+        extra={"maxLength": option_service.MAX_LIMIT},
     ),
+    "parameters": VALUES,
+    # The other run options: only those the job asks for at launch.
+    **{
+        name: Field(
+            field.type,
+            field.description + " Only when the job asks for it at launch.",
+            extra={k: v for k, v in field.extra.items() if k != "default"},
+        )
+        for name, field in OPTION_FIELDS.items()
+        if name != "limit"
+    },
 }
 
 EVENT = {
@@ -119,6 +151,8 @@ def run_json(run: Run) -> dict[str, Any]:
         "extra_vars": run.extra_vars or {},
         "limit": run.limit or "",
         "guard_warnings": run.guard_warnings or [],
+        "parameters": run.parameters or {},
+        "options": run.options or {},
     }
 
 

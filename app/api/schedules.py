@@ -21,6 +21,8 @@ from app.api.schema import (
     ApiError,
     Field,
     json_response,
+    object_problems,
+    object_schema,
     operation,
     page_schema,
     paging,
@@ -82,11 +84,7 @@ SCHEDULE = Field(
     "object",
     "When the job runs by itself; null for never.",
     nullable=True,
-    extra={
-        "properties": {name: f.schema() for name, f in SCHEDULE_FIELDS.items()},
-        "required": ["kind"],
-        "additionalProperties": False,
-    },
+    extra=object_schema(SCHEDULE_FIELDS, ["kind"]),
 )
 
 _TIME = {"format": "date-time"}
@@ -134,14 +132,7 @@ def schedule_spec(value: dict[str, Any] | None) -> ScheduleSpec:
     """The service's spec from a request's `schedule`; 422 for wrong types."""
     if value is None:
         return ScheduleSpec(kind="")
-    problems = {}
-    for name, item in value.items():
-        field = SCHEDULE_FIELDS.get(name)
-        problem = "Unknown field." if field is None else field.problem(item)
-        if problem:
-            problems[f"schedule_{name}"] = problem
-    if "kind" not in value:
-        problems["schedule_kind"] = "Required."
+    problems = object_problems(value, SCHEDULE_FIELDS, ["kind"], "schedule_")
     run_at = None
     if value.get("run_at") and "schedule_run_at" not in problems:
         try:

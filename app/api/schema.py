@@ -50,26 +50,24 @@ class Field:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": self.type, **self.extra}
+        schema: dict[str, Any] = dict(self.extra)
+        if self.type != ANY:
+            schema = {"type": self.type, **schema}
         schema["description"] = self.description
         if self.nullable:
             schema["nullable"] = True
         return schema
 
     def problem(self, value: Any) -> str | None:
-        """Why `value` is not of this field's type, or None."""
+        """Why `value` is not of this field's type, or None. The objects of a
+        list are only checked to be objects: `item_problems` checks their fields."""
+        if self.type == ANY:
+            return None
         if value is None:
             return None if self.nullable else "Must not be null."
         kind = self.type
         if kind == "string":
-            if not isinstance(value, str):
-                return "Must be a string."
-            limit = self.extra.get("maxLength")
-            if limit is not None and len(value) > limit:
-                return f"Use at most {limit} characters."
-            if "enum" in self.extra and value not in self.extra["enum"]:
-                return "Choose one of: " + ", ".join(self.extra["enum"]) + "."
-            return None
+            return _string_problem(value, self.extra)
         if kind == "integer":
             return _integer_problem(value, self.extra)
         if kind == "boolean":
@@ -86,33 +84,102 @@ class Field:
             if not isinstance(value, list):
                 return "Must be a list."
             items = self.extra["items"]
-            check = (
-                _object_problem if items.get("type") == "object" else _integer_problem
-            )
-            problems = [check(item, items) for item in value]
+            if items.get("type") == "object":
+                objects = all(isinstance(item, dict) for item in value)
+                return None if objects else "Every item must be a JSON object."
+            problems = [_schema_problem(item, items) for item in value]
             return next((p for p in problems if p), None)
         raise AssertionError(kind)
 
+    def item_problems(self, name: str, value: list[Any]) -> dict[str, str]:
+        """The problems of the objects of a list, field by field, named
+        `<name>.<index>.<field>` (`file_contents.0.content`)."""
+        items = self.extra.get("items", {})
+        if self.type != "array" or items.get("type") != "object":
+            return {}
+        properties = items.get("properties", {})
+        problems = {}
+        for index, item in enumerate(value):
+            for key, part in item.items():
+                spec = properties.get(key)
+                problem = (
+                    "Unknown field." if spec is None else _schema_problem(part, spec)
+                )
+                if problem:
+                    problems[f"{name}.{index}.{key}"] = problem
+            for key in items.get("required", ()):
+                if key not in item:
+                    problems[f"{name}.{index}.{key}"] = "Required."
+        return problems
 
-def _object_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
-    """An item of a list of objects whose properties are strings or integers."""
-    if not isinstance(value, dict):
-        return "Every item must be a JSON object."
-    properties = schema.get("properties", {})
-    missing = [name for name in schema.get("required", ()) if name not in value]
-    if missing:
-        return "Every item needs " + ", ".join(missing) + "."
-    for name, item in value.items():
-        spec = properties.get(name)
-        if spec is None:
-            return f"Unknown field in an item: {name}."
-        if spec["type"] == "string" and not isinstance(item, str):
-            return f"{name} must be a string."
-        if spec["type"] == "string" and len(item) > spec.get("maxLength", len(item)):
-            return f"{name}: use at most {spec['maxLength']} characters."
-        if spec["type"] == "integer" and _integer_problem(item, spec):
-            return f"{name} must be a whole number."
+
+# A field of any JSON type (a parameter's default, whose type is its own).
+ANY = "any"
+
+
+def _schema_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """Why `value` does not match a field's JSON schema (the part of it the API
+    uses: types, enum, lengths, bounds); None for a schema without a type."""
+    kind = schema.get("type")
+    if kind is None:
+        return None
+    if value is None:
+        return None if schema.get("nullable") else "Must not be null."
+    if kind == "string":
+        return _string_problem(value, schema)
+    if kind == "integer":
+        return _integer_problem(value, schema)
+    if kind == "boolean":
+        return None if isinstance(value, bool) else "Must be true or false."
+    if kind == "array":
+        if not isinstance(value, list):
+            return "Must be a list."
+        if len(value) > schema.get("maxItems", len(value)):
+            return f"At most {schema['maxItems']} items."
+        problems = (_schema_problem(item, schema["items"]) for item in value)
+        return next((p for p in problems if p), None)
+    if kind == "object":
+        return None if isinstance(value, dict) else "Must be a JSON object."
+    raise AssertionError(kind)
+
+
+def _string_problem(value: Any, limits: Mapping[str, Any]) -> str | None:
+    if not isinstance(value, str):
+        return "Must be a string."
+    limit = limits.get("maxLength")
+    if limit is not None and len(value) > limit:
+        return f"Use at most {limit} characters."
+    if "enum" in limits and value not in limits["enum"]:
+        return "Choose one of: " + ", ".join(limits["enum"]) + "."
     return None
+
+
+def object_schema(fields: Mapping[str, Field], required: list[str]) -> dict[str, Any]:
+    """The JSON schema of an object nested in a field (its `extra`)."""
+    return {
+        "properties": {name: f.schema() for name, f in fields.items()},
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def object_problems(
+    value: Mapping[str, Any],
+    fields: Mapping[str, Field],
+    required: list[str],
+    prefix: str,
+) -> dict[str, str]:
+    """The problems of an object nested in a body, named `<prefix><field>`."""
+    problems = {}
+    for name, item in value.items():
+        spec = fields.get(name)
+        problem = "Unknown field." if spec is None else spec.problem(item)
+        if problem:
+            problems[f"{prefix}{name}"] = problem
+    for name in required:
+        if name not in value:
+            problems[f"{prefix}{name}"] = "Required."
+    return problems
 
 
 def _integer_problem(value: Any, limits: Mapping[str, Any]) -> str | None:
@@ -202,6 +269,8 @@ def body(
         problem = spec.problem(value)
         if problem:
             problems[name] = problem
+        else:
+            problems.update(spec.item_problems(name, value))
     if create:
         for name, spec in fields.items():
             if spec.required and name not in data:

@@ -5,7 +5,7 @@ from app.models.credential import Credential, CredentialKind
 from app.models.event import Event
 from app.models.guard import BuiltinCheck, GuardAction, GuardCheck, GuardRule
 from app.models.host import Connection, Group, Host
-from app.models.job import Job, JobKind
+from app.models.job import Job, JobKind, ParameterType
 from app.models.playbook import Playbook, PlaybookFile
 from app.models.run import Run, RunStatus, RunTrigger
 from app.models.run_host import HostOutcome, RunHost
@@ -44,6 +44,7 @@ __all__ = [
     "Job",
     "JobKind",
     "Overlap",
+    "ParameterType",
     "Playbook",
     "PlaybookFile",
     "Role",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -21,6 +21,22 @@ class JobKind(enum.StrEnum):
     PLAYBOOK = "playbook"
     # Copies files stored with the job to its hosts (app.models.upload).
     UPLOAD = "upload"
+
+
+class ParameterType(enum.StrEnum):
+    """What a job's parameter asks for at launch, and how its value is checked."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    CHOICE = "choice"
+    MULTICHOICE = "multichoice"
+    BOOLEAN = "boolean"
+    # Never stored in clear, never shown, masked in the log (app.services.parameters).
+    SECRET = "secret"
+
+    @property
+    def has_choices(self) -> bool:
+        return self in (ParameterType.CHOICE, ParameterType.MULTICHOICE)
 
 
 job_host = Table(
@@ -56,6 +72,30 @@ class Job(db.Model):
     # Seconds; None means `Settings.default_timeout`.
     timeout: Mapped[int | None]
     extra_vars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Asked for at launch, in order: {"name", "label", "type" (a `ParameterType`),
+    # "required", "default", "help", "choices"}; see app.services.parameters.
+    parameters: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    # Run options, passed to ansible on its command line (app.services.options).
+    # `forks` above is one of them, older than the rest.
+    limit: Mapped[str] = mapped_column(Text, default="", server_default="")
+    tags: Mapped[str] = mapped_column(Text, default="", server_default="")
+    skip_tags: Mapped[str] = mapped_column(Text, default="", server_default="")
+    check_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
+    diff_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
+    verbosity: Mapped[int] = mapped_column(default=0, server_default="0")
+    become: Mapped[bool] = mapped_column(default=False, server_default=false())
+    become_user: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    become_method: Mapped[str] = mapped_column(
+        String(16), default="", server_default=""
+    )
+    remote_user: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The names of the options above that the launch form asks for, the job's
+    # value being the default answer.
+    ask_at_launch: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     # Hidden jobs stand behind quick commands: kept for history, not listed.
     hidden: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -38,6 +47,12 @@ class RunTrigger(enum.StrEnum):
 
     MANUAL = "manual"
     SCHEDULED = "scheduled"
+
+
+# How a secret shows wherever it would have been: a secret parameter's value
+# among a run's inputs (its page, the API, the audit trail), and any secret of a
+# run in its log (`app.runner.sink`).
+MASKED = "[hidden]"
 
 
 class Run(db.Model):
@@ -90,6 +105,24 @@ class Run(db.Model):
     guard_warnings: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # The values of the job's parameters this run was launched with, by name,
+    # secret ones replaced by `MASKED`: what the run page, the API and a relaunch
+    # read. The secret values themselves are in `secrets` while the run lasts.
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    # The secret parameters' values, encrypted (app.crypto), from launch until
+    # the run ends: the terminal write erases them (`mark_finished`).
+    secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The run options ansible was given (tags, check_mode, verbosity, ...; the
+    # limit is `limit`), the job's merged with the answers given at launch.
+    options: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    # The run this one repeats, when it was relaunched from it.
+    relaunch_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("run.id", ondelete="SET NULL"), index=True
+    )
 
     job: Mapped[Job] = relationship()
     launched_by: Mapped[User | None] = relationship()
@@ -138,13 +171,14 @@ def mark_finished(
 
     `only_from` narrows the statuses the run may be leaving; `fields` may set `rc`,
     `stats` and `error`. Returns whether this call wrote. The run's per-host
-    results go into its hosts' history in the same transaction.
+    results go into its hosts' history in the same transaction, and its secret
+    parameter values go: nothing needs them once it has ended.
     """
     assert status.terminal, status
     result = db.session.execute(
         update(Run)
         .where(Run.id == run_id, Run.status.in_(only_from))
-        .values(status=status, finished_at=utcnow(), **fields)
+        .values(status=status, finished_at=utcnow(), secrets=None, **fields)
     )
     wrote = result.rowcount == 1
     if wrote:

@@ -13,7 +13,7 @@ import ansible_runner
 
 from app.runner import process
 from app.runner.sink import EventSink
-from app.runner.spec import RunSpec
+from app.runner.spec import RunOptions, RunSpec
 from app.runner.upload import write_upload
 from app.runner.workspace import (
     ansible_environment,
@@ -119,7 +119,8 @@ def execute(
 
 
 def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
-    cmdline = write_secrets(scratch.root, spec.credential)
+    cmdline = write_secrets(scratch.root, spec.credential, spec.parameters)
+    cmdline += option_arguments(spec.options)
     kwargs = {
         "private_data_dir": str(scratch.root),
         "inventory": inventory(spec),
@@ -148,14 +149,41 @@ def _run(spec, scratch, sink, stop, poll_interval, host_key_checking):
     else:
         write_project(scratch.root, spec.playbook_files)
         kwargs["playbook"] = spec.entry
+        # `ansible` (ad hoc) has no tags: an ad-hoc job keeps none (see
+        # app.services.options).
+        if spec.options.tags:
+            kwargs["tags"] = spec.options.tags
+        if spec.options.skip_tags:
+            kwargs["skip_tags"] = spec.options.skip_tags
     if spec.limit:
         kwargs["limit"] = spec.limit
+    if spec.options.verbosity:
+        kwargs["verbosity"] = spec.options.verbosity
     # ansible_runner.run() is these two calls; between them the environment ansible
     # will get is known and can be cleaned.
     runner = ansible_runner.interface.init_runner(**kwargs)
     drop_settings(runner.config.env, kwargs["envvars"])
     runner.run()
     return runner
+
+
+def option_arguments(options: RunOptions) -> list[str]:
+    """The run options ansible-runner has no keyword for, as ansible's flags;
+    the same for `ansible` and `ansible-playbook`."""
+    arguments = []
+    if options.check_mode:
+        arguments.append("--check")
+    if options.diff_mode:
+        arguments.append("--diff")
+    if options.become:
+        arguments.append("--become")
+        if options.become_user:
+            arguments += ["--become-user", options.become_user]
+        if options.become_method:
+            arguments += ["--become-method", options.become_method]
+    if options.remote_user:
+        arguments += ["--user", options.remote_user]
+    return arguments
 
 
 def _outcome(spec: RunSpec, runner, sink: EventSink, stop: StopControl) -> Outcome:

@@ -9,12 +9,17 @@ A host's result for a task is stored with its event: which task it belongs to (b
 the sequence of the task's start), the result as a word, and a short text of
 what the task returned. The run page's host x task grid reads those, and needs
 nothing else from the log.
+
+The run's credential and the values of its secret parameters are masked in
+every event before it is stored (`Masks`): ansible prints them as it is asked
+to (`debug: var=`), and at high verbosity on its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -25,13 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Event, Run
 from app.models.event import NOTE, TASK_STARTS
+from app.models.run import MASKED as MASK
 from app.models.run import STAT_KEYS
 from app.models.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-# What a credential's secret becomes in a log.
-MASK = "[hidden]"
 
 # ansible-runner event name -> the per-host counter it moves.
 _COUNTED = {
@@ -234,8 +237,9 @@ def _detail(result: Any, masks: Masks) -> str:
 
 
 class Masks:
-    """Texts no log may show (a run's credential), replaced by `MASK` wherever
-    ansible prints them: as they are, or escaped inside its JSON results.
+    """Texts no log may show (a run's credential, its secret parameters),
+    replaced by `MASK` wherever ansible prints them: as they are, or escaped
+    inside its JSON results or Python strings.
 
     This catches a secret a task prints by mistake (`debug: var=ansible_password`,
     a command line echoed back on failure); it cannot catch one a task changes
@@ -249,14 +253,21 @@ class Masks:
             if text.strip()
             for form in (
                 text,
+                text.replace("\r\n", "\n"),
                 json.dumps(text)[1:-1],
                 json.dumps(text, ensure_ascii=False)[1:-1],
+                repr(text)[1:-1],
             )
         }
         # Longest first: a secret that holds another is masked whole.
         self.texts = sorted(forms, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(re.escape(form) for form in self.texts))
+            if self.texts
+            else None
+        )
 
     def apply(self, text: str) -> str:
-        for secret in self.texts:
-            text = text.replace(secret, MASK)
-        return text
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(MASK, text)

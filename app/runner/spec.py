@@ -47,6 +47,21 @@ class UploadSpec:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How ansible runs, on its command line; the defaults are ansible's own."""
+
+    tags: str = ""
+    skip_tags: str = ""
+    check_mode: bool = False
+    diff_mode: bool = False
+    verbosity: int = 0
+    become: bool = False
+    become_user: str = ""
+    become_method: str = ""
+    remote_user: str = ""
+
+
+@dataclass(frozen=True)
 class RunSpec:
     run_id: int
     kind: str
@@ -67,6 +82,12 @@ class RunSpec:
     limit: str = ""
     # An upload job's files and destination; None for other kinds.
     upload: UploadSpec | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+    # The values of the job's parameters, secrets in clear: they go to ansible
+    # in a file of the scratch folder, never on a command line.
+    parameters: dict[str, Any] = field(default_factory=dict)
+    # The secret ones among them, masked in every event of the log.
+    secrets: tuple[str, ...] = ()
 
 
 def run_marker(run_id: int, database_url: str) -> str:

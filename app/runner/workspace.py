@@ -88,17 +88,33 @@ def _host_vars(host) -> dict[str, Any]:
     return variables
 
 
-def write_secrets(folder: Path, credential: CredentialSpec | None) -> list[str]:
-    """Write the credential as files readable by this user only.
+def write_secrets(
+    folder: Path,
+    credential: CredentialSpec | None,
+    parameters: dict[str, Any] | None = None,
+) -> list[str]:
+    """Write the credential and the parameters' values as files readable by
+    this user only.
 
     Returns the extra command-line arguments that point ansible at them. The vars
-    file is passed with `-e @file`, so no secret appears on a command line.
+    files are passed with `-e @file`, so no secret appears on a command line;
+    the parameters' come after the credential's and win over them.
     """
-    if credential is None:
+    if credential is None and not parameters:
         return []
     secrets_dir = folder / "secrets"
     secrets_dir.mkdir(mode=0o700)
+    arguments = []
+    if credential is not None:
+        arguments += _write_credential(secrets_dir, credential)
+    if parameters:
+        values_file = secrets_dir / "parameters.json"
+        _write_private(values_file, json.dumps(parameters))
+        arguments += ["-e", f"@{values_file}"]
+    return arguments
 
+
+def _write_credential(secrets_dir: Path, credential: CredentialSpec) -> list[str]:
     variables: dict[str, Any] = {}
     if credential.username:
         variables["ansible_user"] = credential.username

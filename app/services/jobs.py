@@ -4,15 +4,16 @@ Every rule of a job lives here, not in the forms, so that the pages and a JSON A
 refuse the same input with the same messages: an ad-hoc job names a module of the
 allow-list (and its arguments when the module needs them), a playbook job names a
 playbook, an upload job its files and where they go (see `app.services.uploads`),
-and every job targets at least one host or group. A job's schedule is checked and
-saved with it (see `app.services.schedules`).
+and every job targets at least one host or group. A job's schedule, its
+parameters and its run options are checked and saved with it (see
+`app.services.schedules`, `app.services.parameters`, `app.services.options`).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,6 +35,8 @@ from app.models import (
 from app.models.timeutil import utcnow
 from app.queue import settings
 from app.services import ServiceError, runs, schedules, uploads
+from app.services import options as option_service
+from app.services import parameters as parameter_service
 from app.services.scheduler import reconcile_after_change
 from app.services.schedules import ScheduleSpec
 from app.services.uploads import UploadInput
@@ -43,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # Modules that do nothing useful without arguments: the command to run, the script.
 ARGS_REQUIRED = frozenset({"command", "shell", "raw", "script"})
-MIN_FORKS, MAX_FORKS = 1, 200
 # Seconds; a day is longer than any run this console is meant for.
 MIN_TIMEOUT, MAX_TIMEOUT = 1, 86400
 MAX_NAME = 255
@@ -66,11 +68,16 @@ def create_job(
     hidden: bool = False,
     schedule: ScheduleSpec | None = None,
     upload: UploadInput | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+    ask_at_launch: list[str] | None = None,
 ) -> Job:
     """A new job, checked as a whole; `ServiceError.fields` holds every problem.
 
     `schedule` None means the job has none; `upload` is what an upload job
-    copies.
+    copies. `parameters` are checked by `app.services.parameters`; `options`
+    holds the run options but forks (by name, see `app.services.options`), and
+    `ask_at_launch` the names of those the launch asks for.
     """
     values = _checked(
         None,
@@ -87,6 +94,9 @@ def create_job(
         extra_vars=extra_vars,
         schedule=schedule,
         upload=upload,
+        parameters=parameters,
+        options=options,
+        ask_at_launch=ask_at_launch,
     )
 
     job = Job(hidden=hidden)
@@ -120,11 +130,15 @@ def update_job(
     extra_vars: dict[str, Any] | None = None,
     schedule: ScheduleSpec | None = None,
     upload: UploadInput | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+    ask_at_launch: list[str] | None = None,
 ) -> Job:
     """Replace the job's definition. Runs already made keep their frozen summary.
 
     `schedule` None keeps the job's schedule as it is; a spec of kind "" removes
-    it. `upload` None keeps an upload job's files and destination as they are.
+    it. `upload` None keeps an upload job's files and destination as they are;
+    `parameters`, `options` and `ask_at_launch` None keep the job's too.
     """
     values = _checked(
         job,
@@ -141,6 +155,9 @@ def update_job(
         extra_vars=extra_vars,
         schedule=schedule,
         upload=upload,
+        parameters=parameters,
+        options=options,
+        ask_at_launch=ask_at_launch,
     )
 
     had_schedule = job.schedule is not None
@@ -177,6 +194,9 @@ def check_job(
     extra_vars: dict[str, Any] | None = None,
     schedule: ScheduleSpec | None = None,
     upload: UploadInput | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+    ask_at_launch: list[str] | None = None,
 ) -> None:
     """The checks of `create_job` (or of `update_job` for `job`) without saving."""
     _checked(
@@ -194,6 +214,9 @@ def check_job(
         extra_vars=extra_vars,
         schedule=schedule,
         upload=upload,
+        parameters=parameters,
+        options=options,
+        ask_at_launch=ask_at_launch,
     )
 
 
@@ -360,9 +383,24 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         if credential is None:
             errors["credential"] = "Unknown credential."
 
-    forks = raw["forks"]
-    if type(forks) is not int or not MIN_FORKS <= forks <= MAX_FORKS:
-        errors["forks"] = f"Forks must be between {MIN_FORKS} and {MAX_FORKS}."
+    keep = job is not None
+    given_options = raw["options"]
+    if given_options is None:
+        given_options = option_service.of_job(job) if keep else {}
+    run_options = option_service.checked(
+        {**given_options, "forks": raw["forks"]}, kind, errors
+    )
+    ask = raw["ask_at_launch"]
+    ask_at_launch = option_service.checked_ask(
+        list(job.ask_at_launch or ()) if ask is None and keep else ask, kind, errors
+    )
+    given_parameters = raw["parameters"]
+    if given_parameters is None and keep:
+        given_parameters = list(job.parameters or ())
+    checked_parameters = parameter_service.checked_definitions(given_parameters, errors)
+    if kind == JobKind.UPLOAD and checked_parameters:
+        errors["parameters"] = "An upload job runs only its copy: no parameters."
+
     timeout = raw["timeout"]
     if timeout is not None and (
         type(timeout) is not int or not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT
@@ -398,10 +436,12 @@ def _checked(job: Job | None, **raw: Any) -> dict[str, Any]:
         "hosts": hosts,
         "groups": groups,
         "credential": credential,
-        "forks": forks,
         "timeout": timeout,
         "extra_vars": extra_vars,
         "upload": upload,
+        "parameters": checked_parameters,
+        "ask_at_launch": ask_at_launch,
+        **run_options,
     } | ({} if raw["schedule"] is None else {"schedule": checked_schedule})
 
 
@@ -416,10 +456,12 @@ def _view(job: Job) -> dict[str, Any]:
         "hosts": [host.name for host in job.hosts],
         "groups": [group.name for group in job.groups],
         "credential": job.credential.name if job.credential else None,
-        "forks": job.forks,
         "timeout": job.timeout,
         "extra_vars": dict(job.extra_vars or {}),
         "upload": uploads.view(job),
+        "parameters": list(job.parameters or ()),
+        "ask_at_launch": list(job.ask_at_launch or ()),
+        **option_service.of_job(job),
     }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from rq import Callback, Worker
 from sqlalchemy import Row, select, update
 
 from app import audit, tasks
+from app.crypto import encrypt
 from app.extensions import db
 from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
@@ -21,6 +23,9 @@ from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
 from app.queue import cancel_key, redis_connection, run_queue, settings
 from app.services import ServiceError, Unavailable, guard, uploads
+from app.services import options as option_service
+from app.services import parameters as parameter_service
+from app.services.parameters import LaunchValues
 from app.validation import NAME
 
 log = logging.getLogger(__name__)
@@ -31,11 +36,6 @@ _RQ_TIMEOUT_MARGIN = 300
 # Seconds cancel requests and finished RQ jobs are kept in Redis.
 _CANCEL_TTL = 24 * 3600
 _RESULT_TTL = 600
-# Characters of a launch's limit; a host pattern, not a list of every host.
-MAX_LIMIT = 1024
-# Host names, groups, wildcards, ranges and the operators , : ! & ~ of Ansible's
-# patterns. No "@": ansible-playbook reads `--limit @file` from the worker's disk.
-_LIMIT = re.compile(r"^[A-Za-z0-9_.*?!&:,~\[\]\-]*$")
 
 
 def launch(
@@ -44,32 +44,67 @@ def launch(
     *,
     by: User | None = None,
     extra_vars: dict[str, Any] | None = None,
-    limit: str = "",
+    limit: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
     firing: Firing | None = None,
 ) -> Run:
     """Create the run as `queued`, commit, then hand its id to the queue.
 
     If the queue cannot take it, the run ends `error` at once with the reason.
-    `extra_vars` win over the job's for this run only, and `limit` narrows its
-    hosts (an Ansible pattern); `ServiceError` refuses bad ones.
+    `extra_vars` win over the job's for this run only, `limit` (an Ansible
+    pattern; None keeps the job's) narrows its hosts, `parameters` gives values
+    to the job's parameters (`app.services.parameters`) and `options` answers
+    the run options the job asks for at launch (`app.services.options`);
+    `ServiceError` refuses bad ones, naming each field.
     Rows the caller added to the session are committed with the run: the
     scheduler's record of a firing is, linked to the run by `firing`, so that
     no reader ever sees a launched firing without its run.
     """
-    if job.kind == "playbook" and job.playbook is None:
-        raise ServiceError("This job has no playbook.", {"playbook": "Choose one."})
-    if not job.hosts and not any(group.hosts for group in job.groups):
-        raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
-    _check_launch(extra_vars, limit)
+    _check_targets(job)
+    errors: dict[str, str] = {}
+    _check_extra_vars(extra_vars, errors)
+    run_options = option_service.for_launch(job, options, errors, limit=limit)
+    values = parameter_service.launch_values(job.parameters or [], parameters, errors)
+    if errors:
+        raise ServiceError("The run was not launched: see the fields marked.", errors)
     uploads.check_launch(job, extra_vars)
-    # Refuses what a deny rule matches; the run keeps what a warn rule matched.
-    screening = guard.screen_launch(job, extra_vars, by=by, trigger=trigger)
+    return _start(
+        job,
+        trigger,
+        by=by,
+        extra_vars=dict(extra_vars or {}),
+        options=run_options,
+        values=values,
+        firing=firing,
+    )
 
+
+def _start(
+    job: Job,
+    trigger: RunTrigger,
+    *,
+    by: User | None,
+    extra_vars: dict[str, Any],
+    options: dict[str, Any],
+    values: LaunchValues,
+    firing: Firing | None = None,
+) -> Run:
+    # Refuses what a deny rule matches; the run keeps what a warn rule matched.
+    # The guard reads the parameters' values as variables, secrets masked: what
+    # it finds is written down (on the run, in the audit trail), and a secret
+    # never is. A command hidden in a secret value is not screened.
+    screening = guard.screen_launch(
+        job, {**extra_vars, **values.masked}, by=by, trigger=trigger
+    )
     run = Run(job=job, status=RunStatus.QUEUED, summary=_summary(job), trigger=trigger)
     # Who launched it: given, or whoever is logged in (or runs the command).
     run.launched_by = by or audit.acting_user()
-    run.extra_vars = dict(extra_vars or {})
-    run.limit = limit
+    run.extra_vars = extra_vars
+    run.limit = options["limit"]
+    run.options = option_service.recorded(options)
+    run.parameters = values.masked
+    run.secrets = encrypt(json.dumps(values.secrets)) if values.secrets else None
     run.guard_warnings = screening.warnings
     db.session.add(run)
     # The RQ job's id is chosen before the job exists and committed with the run:
@@ -84,9 +119,14 @@ def launch(
     audit.record(
         AuditAction.LAUNCH,
         run,
-        f"run {run.id} of {_what(job)} launched"
-        + (f", limit {limit}" if limit else ""),
-        changes={"job": job.name, "extra_vars": run.extra_vars, "limit": limit},
+        _launch_summary(run),
+        changes={
+            "job": job.name,
+            "extra_vars": run.extra_vars,
+            "limit": run.limit,
+            "parameters": run.parameters,
+            "options": run.options,
+        },
     )
     guard.record_warnings(run, screening)
     try:
@@ -101,6 +141,20 @@ def launch(
 
     log.info("run %s queued for job %s rq_job=%s", run.id, job.id, run.rq_job_id)
     return run
+
+
+def _launch_summary(run: Run) -> str:
+    text = f"run {run.id} of {_what(run.job)} launched"
+    if run.limit:
+        text += f", limit {run.limit}"
+    return text
+
+
+def _check_targets(job: Job) -> None:
+    if job.kind == "playbook" and job.playbook is None:
+        raise ServiceError("This job has no playbook.", {"playbook": "Choose one."})
+    if not job.hosts and not any(group.hosts for group in job.groups):
+        raise ServiceError("This job targets no host.", {"hosts": "Pick a host."})
 
 
 def _enqueue(run: Run, rq_job_id: str) -> None:
@@ -197,22 +251,13 @@ def _what(job: Job) -> str:
     return f"job {job.name}"
 
 
-def _check_launch(extra_vars: dict[str, Any] | None, limit: str) -> None:
-    errors: dict[str, str] = {}
+def _check_extra_vars(extra_vars: Any, errors: dict[str, str]) -> None:
     if extra_vars is not None and not isinstance(extra_vars, dict):
         errors["extra_vars"] = "Extra variables must be a mapping of names to values."
     elif extra_vars:
         bad = [str(key) for key in extra_vars if not NAME.match(str(key))]
         if bad:
             errors["extra_vars"] = f"Not a valid variable name: {', '.join(bad)}"
-    if not isinstance(limit, str) or len(limit) > MAX_LIMIT:
-        errors["limit"] = f"Use a host pattern of at most {MAX_LIMIT} characters."
-    elif not _LIMIT.match(limit):
-        errors["limit"] = (
-            "A limit is an Ansible host pattern: names, groups, * ? [ ] and , : ! & ~"
-        )
-    if errors:
-        raise ServiceError("The run was not launched.", errors)
 
 
 def _take_off_the_queue(run: Run) -> None:

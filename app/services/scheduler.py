@@ -283,7 +283,9 @@ def fire_due(schedule: Schedule, due: Due, now: datetime) -> Firing | None:
         run = runs.launch(job, trigger=RunTrigger.SCHEDULED, firing=firing)
     except ServiceError as exc:
         firing.outcome = FiringOutcome.REFUSED
-        firing.note = exc.message
+        # Nobody sees a form here: the note says what each field said, like a
+        # required parameter without a default.
+        firing.note = " ".join([exc.message, *exc.fields.values()])
         db.session.commit()
         log.warning("schedule %s due %s refused: %s", schedule.id, due.latest, exc)
         return firing

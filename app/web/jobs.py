@@ -16,17 +16,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import (
+    FieldList,
+    FormField,
     IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
 )
 from wtforms.validators import Optional
 
 from app.extensions import db
-from app.models import Job, JobKind, Playbook
+from app.models import Job, JobKind, ParameterType, Playbook
 from app.queue import settings
 from app.recurrence import zone_names
 from app.services import ServiceError
@@ -34,10 +37,12 @@ from app.services import credentials as credential_service
 from app.services import groups as group_service
 from app.services import hosts as host_service
 from app.services import jobs as job_service
+from app.services import options as option_service
 from app.services import runs as run_service
 from app.services import schedules as schedule_service
 from app.validation import vars_to_text
 from app.web.forms import (
+    INVALID,
     VarsField,
     choices,
     optional_id,
@@ -45,6 +50,20 @@ from app.web.forms import (
     show_service_error,
 )
 from app.web.health import ensure_queued
+from app.web.inputs import (
+    TYPE_LABELS,
+    OptionFields,
+    ParameterRow,
+    default_text,
+    launch_form,
+    launch_values,
+    option_values,
+    parameter_rows,
+    row_aliases,
+    row_data,
+    split_fields,
+    value_aliases,
+)
 from app.web.schedules import (
     ScheduleFields,
     form_preview,
@@ -62,7 +81,11 @@ from app.web.uploads import (
 log = logging.getLogger(__name__)
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+bp.add_app_template_global(split_fields)
+bp.add_app_template_global(default_text)
 
+# The run options the job form sets but forks, which the service takes apart.
+OPTION_NAMES = tuple(name for name in option_service.NAMES if name != "forks")
 # Runs a job page lists; the runs page filtered by the job has them all.
 RECENT_RUNS = 20
 SORTS = {"newest": Job.id.desc(), "name": Job.name}
@@ -78,7 +101,7 @@ class TargetsMixin:
     )
 
 
-class JobForm(TargetsMixin, ScheduleFields, UploadFields, FlaskForm):
+class JobForm(TargetsMixin, OptionFields, ScheduleFields, UploadFields, FlaskForm):
     name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
     kind = RadioField(
         "Kind",
@@ -96,7 +119,6 @@ class JobForm(TargetsMixin, ScheduleFields, UploadFields, FlaskForm):
     playbook = SelectField(
         "Playbook", coerce=optional_id, validate_choice=False, default=None
     )
-    forks = IntegerField("Forks", default=5, render_kw={"min": 1, "max": 200})
     timeout = IntegerField(
         "Timeout (seconds)",
         validators=[Optional()],
@@ -106,6 +128,8 @@ class JobForm(TargetsMixin, ScheduleFields, UploadFields, FlaskForm):
         "Extra variables",
         render_kw={"rows": 6, "spellcheck": "false", "placeholder": "colour: teal"},
     )
+    parameters = FieldList(FormField(ParameterRow))
+    add_parameter = SubmitField("Add a parameter")
 
 
 def fill_target_choices(form: FlaskForm) -> None:
@@ -133,7 +157,7 @@ def _fill_choices(form: JobForm) -> None:
     ]
 
 
-def _values(form: JobForm) -> dict[str, Any]:
+def _values(form: JobForm, rows: list) -> dict[str, Any]:
     """The service's keyword arguments, from a form that parsed."""
     return {
         "name": form.name.data or "",
@@ -149,6 +173,9 @@ def _values(form: JobForm) -> dict[str, Any]:
         "extra_vars": form.extra_vars.parsed,
         "schedule": schedule_spec(form),
         "upload": upload_input(form),
+        "parameters": [definition for _, definition in rows],
+        "options": option_values(form, OPTION_NAMES),
+        "ask_at_launch": list(form.ask_at_launch.data or []),
     }
 
 
@@ -161,7 +188,10 @@ def _submit(form: JobForm, job: Job | None) -> Job | None:
     if not form.is_submitted():
         return None
     parsed = form.validate()
-    values = _values(form)
+    rows = parameter_rows(form)
+    values = _values(form, rows)
+    # A default that cannot be read stops the save, as a field that does not parse.
+    parsed = parsed and not any(entry.form.default.errors for entry, _ in rows)
 
     try:
         if not parsed:
@@ -171,7 +201,7 @@ def _submit(form: JobForm, job: Job | None) -> Job | None:
         else:
             return job_service.update_job(job, **values)
     except ServiceError as exc:
-        show_service_error(form, exc, ALIASES)
+        show_service_error(form, exc, ALIASES | row_aliases(rows))
     else:
         flash(job_service.NOT_SAVED, "error")
     ask_again(form)
@@ -188,9 +218,11 @@ def _form_data(job: Job) -> dict[str, Any]:
         "hosts": [host.id for host in job.hosts],
         "groups": [group.id for group in job.groups],
         "credential": job.credential_id,
-        "forks": job.forks,
         "timeout": job.timeout,
         "extra_vars": vars_to_text(job.extra_vars),
+        "parameters": row_data(job.parameters or []),
+        "ask_at_launch": list(job.ask_at_launch or ()),
+        **option_service.of_job(job),
     } | schedule_data(job.schedule)  # type: ignore[attr-defined]
 
 
@@ -223,10 +255,24 @@ def index():
     return render_template("jobs/index.html", page=page, last=last, sort=sort)
 
 
+def _add_row(form: JobForm, job: Job | None) -> tuple[str, int] | None:
+    """The "Add a parameter" button: the form comes back with one more row, and
+    nothing is saved."""
+    if request.method != "POST" or not form.add_parameter.data:
+        return None
+    form.parameters.append_entry()
+    ask_again(form)
+    page, _ = _render(form, job)
+    return page, 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = JobForm()
     _fill_choices(form)
+    added = _add_row(form, None)
+    if added:
+        return added
 
     job = _submit(form, None)
     if job is not None:
@@ -257,6 +303,9 @@ def edit(job_id: int):
     job = _get_job(job_id)
     form = JobForm() if request.method == "POST" else JobForm(data=_form_data(job))
     _fill_choices(form)
+    added = _add_row(form, job)
+    if added:
+        return added
 
     if _submit(form, job) is not None:
         flash(f"Job {job.name} saved.", "info")
@@ -289,15 +338,55 @@ def delete(job_id: int) -> Response:
     return redirect(url_for("jobs.index"))
 
 
-@bp.post("/<int:job_id>/launch")
-def launch(job_id: int) -> Response:
-    """The Run button: queue a run and follow it on its page."""
+@bp.route("/<int:job_id>/launch", methods=["GET", "POST"])
+def launch(job_id: int):
+    """The Run button: queue a run and follow it on its page.
+
+    A job with parameters, or options asked at launch, shows the launch form
+    first (GET); the form posts its answers here.
+    """
     job = _get_job(job_id)
+    parameters = job.parameters or []
+    asked = job.ask_at_launch or []
+    form_class = launch_form(parameters, asked)
+    if request.method == "GET":
+        form = form_class(data=option_service.of_job(job))
+        return render_template("jobs/launch.html", form=form, job=job)
+
+    form = form_class()
+    parsed = form.validate()
+    values = launch_values(form, parameters)
+    options = option_values(form, asked)
+    limit = options.pop("limit", None)
+    if not parsed or form.errors:
+        flash("The run was not launched: see the fields marked.", "error")
+        return render_template("jobs/launch.html", form=form, job=job), INVALID
     try:
-        run = run_service.launch(job)
+        run = run_service.launch(job, parameters=values, options=options, limit=limit)
     except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("jobs.show", job_id=job.id))
+        if not parameters and not asked:
+            # The plain Run button: there is no form to correct.
+            flash(exc.message, "error")
+            return redirect(url_for("jobs.show", job_id=job.id))
+        show_service_error(form, exc, value_aliases(parameters))
+        return render_template("jobs/launch.html", form=form, job=job), INVALID
     ensure_queued(run)
     flash(f"Run {run.id} of {job.name} queued.", "info")
     return redirect(url_for("runs.show", run_id=run.id))
+
+
+@bp.app_template_global()
+def describe_options(job: Job) -> list[tuple[str, str]]:
+    """A job's run options that differ from ansible's defaults, but forks,
+    which its page always shows."""
+    return option_service.described(option_service.of_job(job), but=("forks",))
+
+
+@bp.app_template_global()
+def option_labels(names: list[str]) -> list[str]:
+    return [option_service.BY_NAME[name].label for name in names]
+
+
+@bp.app_template_global()
+def parameter_type_label(kind: str) -> str:
+    return TYPE_LABELS[ParameterType(kind)]

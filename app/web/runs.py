@@ -9,7 +9,8 @@ summary, progress and grid, while the run goes on.
 
 from __future__ import annotations
 
-import re
+import json
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -26,10 +27,12 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import Row, select
 
+from app.ansi import plain
 from app.extensions import db
 from app.models import Job, Run, RunStatus
 from app.models.event import TASK_STARTS
 from app.queue import settings
+from app.services import options as option_service
 from app.services import progress as progress_service
 from app.services import runs as run_service
 from app.web.htmx import STOP_POLLING, is_htmx
@@ -42,8 +45,6 @@ POLL_LIMIT = 1000
 CONTEXT_BEFORE = 20
 # Characters of a line a search result shows around the match.
 SNIPPET = 160
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @bp.get("/")
@@ -276,11 +277,11 @@ def search(run_id: int):
 @bp.app_template_filter("snippet")
 def snippet(stdout: str, text: str) -> Markup:
     """The line of `stdout` that holds `text`, escaped, the match marked."""
-    plain = _ANSI.sub("", stdout or "")
+    shown = plain(stdout or "")
     lowered = text.lower()
     line = next(
-        (line for line in plain.splitlines() if lowered in line.lower()),
-        plain.strip().splitlines()[0] if plain.strip() else "",
+        (line for line in shown.splitlines() if lowered in line.lower()),
+        shown.strip().splitlines()[0] if shown.strip() else "",
     )
     start = line.lower().find(lowered)
     if start < 0:
@@ -309,7 +310,7 @@ def raw(run_id: int):
                 return
             for event in events:
                 if event.stdout:
-                    yield _ANSI.sub("", event.stdout) + "\n"
+                    yield plain(event.stdout) + "\n"
             after = events[-1].seq
             db.session.expunge_all()
 
@@ -350,3 +351,24 @@ def _who() -> str:
     if current_user.is_authenticated:
         return current_user.username
     return request.remote_addr or "someone"
+
+
+@bp.app_template_global()
+def run_inputs(run: Run) -> list[tuple[str, str, str]]:
+    """What the run was launched with, for its page: (key, label, value) of each
+    parameter (secrets masked, labels as the job says now) and of each run
+    option that differs from ansible's default."""
+    labels = {p["name"]: p["label"] for p in run.job.parameters or []}
+    shown = [
+        (f"parameter-{name}", labels.get(name, name), _text(value))
+        for name, value in (run.parameters or {}).items()
+    ]
+    options = option_service.described(run.options or {})
+    shown += [(f"option-{label}", label, value) for label, value in options]
+    return shown
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
