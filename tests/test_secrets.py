@@ -16,7 +16,7 @@ from app.models.run import MASKED
 from app.runner.sink import Masks
 from app.services import runs as run_service
 
-from helpers import Api, csrf_token
+from helpers import Api, api_error, csrf_token
 
 pytestmark = pytest.mark.all_databases
 
@@ -163,6 +163,49 @@ def test_a_run_that_ends_before_it_starts_erases_its_secret(app, make, tmp_path)
     db.session.refresh(run)
     assert run.status == RunStatus.CANCELED
     assert run.secrets is None
+
+
+def test_a_relaunch_asks_for_the_secret_again(client, make, run_worker, tmp_path):
+    job = _job(make, tmp_path)
+    api = Api(client.application, "operator")
+    first = run_service.launch(job, parameters={"db_password": "first-secret"})
+    run_worker()
+
+    # The API names what is missing...
+    refused = api.post(f"/runs/{first.id}/relaunch", {})
+    assert api_error(refused, 422)["fields"] == {
+        "parameters.db_password": "Give this secret again: secrets are not kept "
+        "once a run ends."
+    }
+
+    # ... the run page's button answers with a form asking for it...
+    asked = client.post(
+        f"/runs/{first.id}/relaunch",
+        data={"csrf_token": csrf_token(client), "hosts": "all"},
+    )
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert 'name="param_db_password" type="password"' in page
+    assert 'name="param_db_user"' not in page, "the rest is the run's"
+
+    # ... which relaunches once it is given.
+    sent = client.post(
+        f"/runs/{first.id}/relaunch",
+        data={
+            "csrf_token": csrf_token(client),
+            "hosts": "all",
+            "answered": "yes",
+            "param_db_password": "second-secret",
+        },
+    )
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    again = db.session.scalars(select(Run).order_by(Run.id.desc())).first()
+    assert again.relaunch_of_id == first.id
+    run_worker()
+    db.session.refresh(again)
+    assert again.status == RunStatus.SUCCESSFUL, again.error
+    assert (tmp_path / "received").read_text() == "second-secret"
+    assert again.parameters == {"db_password": MASKED, "db_user": "app"}
 
 
 def test_the_masks_find_a_secret_as_ansible_escapes_it():

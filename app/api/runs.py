@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.common import get_or_404, iso, page_of
+from app.api.common import get_or_404, iso, page_of, refused
 from app.api.inputs import OPTION_FIELDS, VALUES
 from app.api.schema import (
     ID,
@@ -17,6 +17,7 @@ from app.api.schema import (
     PAGING_PARAMETERS,
     ApiError,
     Field,
+    body,
     error_response,
     id_parameter,
     json_response,
@@ -29,6 +30,7 @@ from app.api.schema import (
 )
 from app.models import Event, Run, RunStatus
 from app.models.run import MASKED, STAT_KEYS
+from app.services import ServiceError
 from app.services import options as option_service
 from app.services import runs as run_service
 
@@ -100,6 +102,7 @@ RUN = {
             "additionalProperties": False,
         },
     ),
+    "relaunch_of": ref("The run this one repeats, if it is a relaunch.", nullable=True),
 }
 
 LAUNCH = {
@@ -125,6 +128,22 @@ LAUNCH = {
         for name, field in OPTION_FIELDS.items()
         if name != "limit"
     },
+}
+
+RELAUNCH = {
+    "hosts": Field(
+        "string",
+        "all: the hosts of the run (as it was limited); failed: those that "
+        "failed in it; unreachable: those that failed or were unreachable. Read "
+        "from its events, so it works for a run canceled or lost.",
+        extra={"enum": list(run_service.RELAUNCH_HOSTS), "default": "all"},
+    ),
+    "parameters": Field(
+        "object",
+        "Values of secret parameters, which are not kept once a run ends, and of "
+        "parameters added to the job since; the rest are the run's.",
+        extra={"additionalProperties": True},
+    ),
 }
 
 EVENT = {
@@ -153,6 +172,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "guard_warnings": run.guard_warnings or [],
         "parameters": run.parameters or {},
         "options": run.options or {},
+        "relaunch_of": run.relaunch_of_id,
     }
 
 
@@ -213,8 +233,26 @@ def run_cancel(run_id: int):
     return jsonify(run_json(run)), 202
 
 
+@bp.post("/runs/<int:run_id>/relaunch")
+def run_relaunch(run_id: int):
+    """Launch the run's job again with its inputs, on all or its failed hosts."""
+    run = get_or_404(Run, run_id, "run")
+    data = body(RELAUNCH, optional=True)
+    try:
+        again = run_service.relaunch(
+            run,
+            data.get("hosts") or "all",
+            by=current_user._get_current_object(),
+            parameters=data.get("parameters") or {},
+        )
+    except ServiceError as error:
+        raise refused(error) from error
+    location = url_for("api.run_get", run_id=again.id)
+    return jsonify(run_json(again)), 202, {"Location": location}
+
+
 SCHEMAS = {"Run": RUN, "Event": EVENT}
-WRITE_SCHEMAS = {"Launch": LAUNCH}
+WRITE_SCHEMAS = {"Launch": LAUNCH, "Relaunch": RELAUNCH}
 _UNKNOWN = error_response("No run has this id.")
 PATHS = {
     "/runs": {
@@ -291,6 +329,26 @@ PATHS = {
                     "description": "Events at most.",
                 },
             ],
+            tag="Runs",
+        ),
+    },
+    "/runs/{run_id}/relaunch": {
+        "parameters": [id_parameter("run_id", "run")],
+        "post": operation(
+            "Launch the run's job again with the run's inputs (operator)",
+            {
+                202: json_response("The new run, queued.", schema_ref("Run")),
+                404: _UNKNOWN,
+                409: error_response(
+                    "No host to relaunch on: none failed, or the run has not ended."
+                ),
+                422: error_response(
+                    "A field is refused: a secret to give again "
+                    "(parameters.<name>), a job that cannot run."
+                ),
+            },
+            request="Relaunch",
+            request_required=False,
             tag="Runs",
         ),
     },

@@ -58,6 +58,7 @@ PERMISSIONS: dict[str, Needed] = {
     "runs.search": VIEWER,
     "runs.raw": VIEWER,
     "runs.cancel": OPERATOR,
+    "runs.relaunch": OPERATOR,
     # Jobs, quick commands and playbooks.
     "jobs.index": VIEWER,
     "jobs.show": VIEWER,
@@ -145,6 +146,7 @@ PERMISSIONS: dict[str, Needed] = {
     "api.run_get": VIEWER,
     "api.run_events": VIEWER,
     "api.run_cancel": OPERATOR,
+    "api.run_relaunch": OPERATOR,
     "api.audit_list": ADMIN,
     "api.guard_rules_list": ADMIN,
     "api.guard_rule_get": ADMIN,

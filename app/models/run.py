@@ -126,6 +126,13 @@ class Run(db.Model):
 
     job: Mapped[Job] = relationship()
     launched_by: Mapped[User | None] = relationship()
+    relaunch_of: Mapped[Run | None] = relationship(
+        remote_side=[id], back_populates="relaunches"
+    )
+    # The database sets their `relaunch_of_id` to NULL when this run is deleted.
+    relaunches: Mapped[list[Run]] = relationship(
+        back_populates="relaunch_of", order_by="Run.id", passive_deletes=True
+    )
 
     @property
     def state(self) -> RunStatus:

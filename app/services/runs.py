@@ -36,6 +36,9 @@ _RQ_TIMEOUT_MARGIN = 300
 # Seconds cancel requests and finished RQ jobs are kept in Redis.
 _CANCEL_TTL = 24 * 3600
 _RESULT_TTL = 600
+# What a relaunch runs on: every host of the original run (as it was limited),
+# the hosts that failed, or those that failed or were unreachable.
+RELAUNCH_HOSTS = ("all", "failed", "unreachable")
 
 
 def launch(
@@ -80,6 +83,98 @@ def launch(
     )
 
 
+def relaunch(
+    run: Run,
+    hosts: str = "all",
+    *,
+    by: User | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Run:
+    """Launch the run's job again with the run's inputs: its parameter values,
+    options, launch variables and limit.
+
+    `hosts` "failed" runs on the hosts that failed in `run` only, "unreachable"
+    on those that failed or were unreachable, both read from its stored events
+    (so it works for a run that ended without ansible's final stats, canceled
+    or lost). Secret values are not kept once a run ends: `parameters` must give
+    them again (`relaunch_asks` says which). The job is run as it is now, and
+    its current parameters decide what values it takes.
+    """
+    if hosts not in RELAUNCH_HOSTS:
+        raise ServiceError(
+            "The run was not relaunched.",
+            {"hosts": "Choose " + ", ".join(RELAUNCH_HOSTS) + "."},
+        )
+    job = run.job
+    _check_targets(job)
+    uploads.check_launch(job, run.extra_vars)
+    limit = run.limit or ""
+    if hosts != "all":
+        if not run.state.terminal:
+            raise ServiceError(
+                f"Run {run.id} is still {run.status}: relaunch it on its failed "
+                "hosts once it has ended."
+            )
+        chosen = hosts_that_failed(run.id, unreachable=hosts == "unreachable")
+        if not chosen:
+            which = "failed" if hosts == "failed" else "failed or unreachable"
+            raise ServiceError(f"No host {which} in run {run.id}: nothing to relaunch.")
+        limit = ",".join(chosen)
+
+    errors: dict[str, str] = {}
+    # Options a run from before run options did not record are the job's.
+    recorded = {**option_service.of_job(job), **(run.options or {}), "limit": limit}
+    run_options = option_service.checked(recorded, job.kind, errors)
+    values = parameter_service.launch_values(
+        job.parameters or [], parameters, errors, kept=run.parameters or {}
+    )
+    if errors:
+        raise ServiceError("The run was not relaunched: see the fields marked.", errors)
+    return _start(
+        job,
+        RunTrigger.MANUAL,
+        by=by,
+        extra_vars=dict(run.extra_vars or {}),
+        options=run_options,
+        values=values,
+        relaunch_of=run,
+        hosts=hosts,
+    )
+
+
+def relaunch_asks(run: Run) -> list[dict[str, Any]]:
+    """The job's parameters a relaunch of `run` must be given a value for: its
+    secrets, and any required one added to the job since."""
+    errors: dict[str, str] = {}
+    parameter_service.launch_values(
+        run.job.parameters or [], None, errors, kept=run.parameters or {}
+    )
+    return [
+        parameter
+        for parameter in run.job.parameters or []
+        if f"parameters.{parameter['name']}" in errors
+    ]
+
+
+def hosts_that_failed(run_id: int, *, unreachable: bool = False) -> list[str]:
+    """The hosts of a run with a failed task (not an ignored one), from the
+    results its events hold; with `unreachable`, also those ansible could not
+    reach. By name.
+
+    A host whose failure a block's rescue caught is counted too: its events do
+    not say it was rescued, so a relaunch runs it again.
+    """
+    results = ["failed", *(["unreachable"] if unreachable else [])]
+    return list(
+        db.session.scalars(
+            select(Event.host)
+            .where(Event.run_id == run_id, Event.result.in_(results))
+            .distinct()
+            .order_by(Event.host)
+        )
+    )
+
+
 def _start(
     job: Job,
     trigger: RunTrigger,
@@ -89,6 +184,8 @@ def _start(
     options: dict[str, Any],
     values: LaunchValues,
     firing: Firing | None = None,
+    relaunch_of: Run | None = None,
+    hosts: str = "all",
 ) -> Run:
     # Refuses what a deny rule matches; the run keeps what a warn rule matched.
     # The guard reads the parameters' values as variables, secrets masked: what
@@ -106,6 +203,7 @@ def _start(
     run.parameters = values.masked
     run.secrets = encrypt(json.dumps(values.secrets)) if values.secrets else None
     run.guard_warnings = screening.warnings
+    run.relaunch_of = relaunch_of
     db.session.add(run)
     # The RQ job's id is chosen before the job exists and committed with the run:
     # no run ever waits in the database without one, and the reconciler can tell
@@ -119,13 +217,18 @@ def _start(
     audit.record(
         AuditAction.LAUNCH,
         run,
-        _launch_summary(run),
+        _launch_summary(run, hosts),
         changes={
             "job": job.name,
             "extra_vars": run.extra_vars,
             "limit": run.limit,
             "parameters": run.parameters,
             "options": run.options,
+            **(
+                {"relaunch_of": relaunch_of.id, "hosts": hosts}
+                if relaunch_of is not None
+                else {}
+            ),
         },
     )
     guard.record_warnings(run, screening)
@@ -143,8 +246,13 @@ def _start(
     return run
 
 
-def _launch_summary(run: Run) -> str:
+def _launch_summary(run: Run, hosts: str) -> str:
     text = f"run {run.id} of {_what(run.job)} launched"
+    if run.relaunch_of_id is not None:
+        scope = {"all": "", "failed": " on its failed hosts"}.get(
+            hosts, " on its failed and unreachable hosts"
+        )
+        text += f", a relaunch of run {run.relaunch_of_id}{scope}"
     if run.limit:
         text += f", limit {run.limit}"
     return text

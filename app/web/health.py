@@ -42,7 +42,9 @@ bp = Blueprint("health", __name__)
 
 # Pages with a button that needs Redis, and the dashboard (which counts the
 # queue and the workers in it): they tell when it does not answer.
-REDIS_PAGES = frozenset({"index", "runs.show", "jobs.show", "jobs.launch", "quick.new"})
+REDIS_PAGES = frozenset(
+    {"index", "runs.show", "jobs.show", "jobs.launch", "runs.relaunch", "quick.new"}
+)
 
 REDIS_DOWN = (
     "Redis does not answer: runs can be neither launched nor canceled until it "

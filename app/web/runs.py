@@ -1,5 +1,5 @@
-"""Run pages: the list, one run with its live log, grid and search, cancel, and
-the raw log.
+"""Run pages: the list, one run with its live log, grid and search, cancel,
+the raw log, and relaunch.
 
 The run page shows a window of the log, never all of it: the last lines (or
 those around one line, `?at=`), one host's only with `?host=`. Earlier and later
@@ -32,10 +32,14 @@ from app.extensions import db
 from app.models import Job, Run, RunStatus
 from app.models.event import TASK_STARTS
 from app.queue import settings
+from app.services import ServiceError
 from app.services import options as option_service
 from app.services import progress as progress_service
 from app.services import runs as run_service
+from app.web.forms import INVALID, show_service_error
+from app.web.health import ensure_queued
 from app.web.htmx import STOP_POLLING, is_htmx
+from app.web.inputs import launch_form, launch_values, value_aliases
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
@@ -351,6 +355,57 @@ def _who() -> str:
     if current_user.is_authenticated:
         return current_user.username
     return request.remote_addr or "someone"
+
+
+@bp.post("/<int:run_id>/relaunch")
+def relaunch(run_id: int):
+    """Launch the run's job again with its inputs, on all or its failed hosts.
+
+    When the relaunch needs values the run cannot give (its secrets, which are
+    not kept), this answers with a form asking for them, which posts here again
+    with `answered=yes`.
+    """
+    run = _get_run(run_id)
+    hosts = request.form.get("hosts", "all")
+    asks = run_service.relaunch_asks(run)
+    form = launch_form(asks, ())()
+    page = {"form": form, "job": run.job, "run": run, "hosts": hosts}
+    if asks and request.form.get("answered") != "yes":
+        return render_template("jobs/launch.html", **page)
+
+    parsed = form.validate()
+    values = launch_values(form, asks)
+    if not parsed or form.errors:
+        return render_template("jobs/launch.html", **page), INVALID
+    try:
+        again = run_service.relaunch(
+            run, hosts, by=current_user._get_current_object(), parameters=values
+        )
+    except ServiceError as exc:
+        if not asks or not exc.fields:
+            flash(exc.message, "error")
+            return redirect(url_for("runs.show", run_id=run.id))
+        show_service_error(form, exc, value_aliases(asks))
+        return render_template("jobs/launch.html", **page), INVALID
+    ensure_queued(again)
+    flash(f"Run {again.id} queued: a relaunch of run {run.id}.", "info")
+    return redirect(url_for("runs.show", run_id=again.id))
+
+
+@bp.app_template_global()
+def relaunch_choices(run: Run) -> list[tuple[str, str, list[str]]]:
+    """The relaunch buttons a run's page shows: (hosts, label, host names)."""
+    found = [("all", "Relaunch", [])]
+    if not run.state.terminal:
+        return found
+    failed = run_service.hosts_that_failed(run.id)
+    either = run_service.hosts_that_failed(run.id, unreachable=True)
+    if failed:
+        found.append(("failed", "Relaunch on failed hosts", failed))
+    if either != failed:
+        label = "Relaunch on failed and unreachable hosts"
+        found.append(("unreachable", label, either))
+    return found
 
 
 @bp.app_template_global()
