@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, Needed] = {
     "runs.result": VIEWER,
     "runs.search": VIEWER,
     "runs.raw": VIEWER,
+    "runs.changes": VIEWER,
     "runs.cancel": OPERATOR,
     "runs.relaunch": OPERATOR,
     # Jobs, quick commands and playbooks.

@@ -83,6 +83,9 @@ RESULTS = ("ok", "changed", "failed", "unreachable", "skipped", "ignored")
 # The event type of lines Playdeck itself adds to a run's log (who canceled it,
 # why it ended), as opposed to the events ansible-runner reports.
 NOTE = "playdeck_note"
+# ansible-runner's name of the event in which ansible prints the changes a task
+# made, or would make in check mode (with diff mode).
+FILE_DIFF = "runner_on_file_diff"
 
 
 def append_note(run_id: int, text: str) -> None:

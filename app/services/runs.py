@@ -17,7 +17,7 @@ from app.crypto import encrypt
 from app.extensions import db
 from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
-from app.models.event import append_note
+from app.models.event import FILE_DIFF, append_note
 from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
@@ -403,6 +403,19 @@ def _summary(job: Job) -> dict:
             | {host.id for group in job.groups for host in group.hosts}
         ),
     }
+
+
+def file_diffs(run_id: int, limit: int) -> list[Event]:
+    """The events in which ansible printed what a task changed (diff mode), in
+    order, at most `limit`."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.run_id == run_id, Event.type == FILE_DIFF)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+    )
 
 
 # What a line of the log needs of its event: rows of these, lighter than whole

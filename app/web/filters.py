@@ -12,9 +12,19 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.ansi import ansi_to_html
+from app.ansi import ansi_to_html, plain
 from app.queue import settings
 from app.validation import error_line
+
+# How a line of a unified diff starts -> the class that colours it.
+_DIFF_CLASSES = (
+    ("+++", "diff-file"),
+    ("---", "diff-file"),
+    ("@@", "diff-hunk"),
+    ("+", "diff-add"),
+    ("-", "diff-del"),
+    ("\\", "diff-note"),
+)
 
 
 def user_zone() -> ZoneInfo:
@@ -111,6 +121,21 @@ def laid_out(detail: str | None) -> str:
         return detail  # cut short by the sink: no longer JSON
 
 
+def diff_lines(text: str) -> list[tuple[str, str]]:
+    """A diff as ansible printed it, line by line with the class of each:
+    added, removed, a hunk's header, a file's name, or context."""
+    lines = []
+    for line in plain(text).split("\n"):
+        kind = next(
+            (cls for start, cls in _DIFF_CLASSES if line.startswith(start)),
+            "diff-context",
+        )
+        lines.append((kind, line))
+    while lines and not lines[-1][1].strip():
+        lines.pop()
+    return lines
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(iso_utc)
@@ -120,3 +145,4 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(error_line)
     app.add_template_filter(laid_out)
     app.add_template_global(log_lines)
+    app.add_template_filter(diff_lines)

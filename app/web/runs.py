@@ -1,5 +1,5 @@
 """Run pages: the list, one run with its live log, grid and search, cancel,
-the raw log, and relaunch.
+the raw log, the changes a run with diff mode made, and relaunch.
 
 The run page shows a window of the log, never all of it: the last lines (or
 those around one line, `?at=`), one host's only with `?host=`. Earlier and later
@@ -29,7 +29,7 @@ from sqlalchemy import Row, select
 
 from app.ansi import plain
 from app.extensions import db
-from app.models import Job, Run, RunStatus
+from app.models import Event, Job, Run, RunStatus
 from app.models.event import TASK_STARTS
 from app.queue import settings
 from app.services import ServiceError
@@ -49,6 +49,8 @@ POLL_LIMIT = 1000
 CONTEXT_BEFORE = 20
 # Characters of a line a search result shows around the match.
 SNIPPET = 160
+# Changes (file diffs) a run page shows at most; the log has them all.
+DIFF_LIMIT = 500
 
 
 @bp.get("/")
@@ -392,6 +394,16 @@ def relaunch(run_id: int):
     return redirect(url_for("runs.show", run_id=again.id))
 
 
+@bp.get("/<int:run_id>/changes")
+def changes(run_id: int):
+    """The changes a run with diff mode made (or, in check mode, would make),
+    host by host; polled while the run goes on, 286 once it has ended."""
+    run = _get_run(run_id)
+    terminal = run.state.terminal
+    body = render_template("runs/_diffs.html", run=run)
+    return body, STOP_POLLING if terminal else 200
+
+
 @bp.app_template_global()
 def relaunch_choices(run: Run) -> list[tuple[str, str, list[str]]]:
     """The relaunch buttons a run's page shows: (hosts, label, host names)."""
@@ -427,3 +439,8 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+@bp.app_template_global()
+def file_diffs(run: Run) -> list[Event]:
+    return run_service.file_diffs(run.id, DIFF_LIMIT)
