@@ -1,6 +1,6 @@
 """the command guard's rules and switches, warnings on runs, upload jobs' files
 
-Revision ID: 0006_guard_uploads
+Revision ID: 0005_guard_uploads
 Revises: 0004_schedules
 Create Date: 2026-12-04 09:00:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_guard_uploads'
+revision = '0005_guard_uploads'
 down_revision = '0004_schedules'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """results in events for the host x task grid, per-host history, time zones
 
-Revision ID: 0007_pages
-Revises: 0006_guard_uploads
+Revision ID: 0006_pages
+Revises: 0005_guard_uploads
 Create Date: 2026-12-04 02:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_pages'
-down_revision = '0006_guard_uploads'
+revision = '0006_pages'
+down_revision = '0005_guard_uploads'
 branch_labels = None
 depends_on = None
 

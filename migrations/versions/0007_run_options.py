@@ -1,7 +1,7 @@
 """job parameters and run options; what a run was launched with, what it repeats
 
-Revision ID: 0005_run_options
-Revises: 0007_pages
+Revision ID: 0007_run_options
+Revises: 0006_pages
 Create Date: 2026-12-04 09:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_run_options'
-down_revision = '0007_pages'
+revision = '0007_run_options'
+down_revision = '0006_pages'
 branch_labels = None
 depends_on = None
 
