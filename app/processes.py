@@ -4,6 +4,9 @@ Processes that call setsid leave their parent's process group and session, but
 keep the environment they were started with, and so do their children. A
 variable with a value of our own is therefore the one mark that follows every
 descendant of a process we started.
+
+Such variables are named `..._MARKER`: they hold no secret, and whatever
+cleans an environment for a child keeps them, so that the mark still follows.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+
+MARKER_SUFFIX = "_MARKER"
 
 
 def marked_processes(variable: str, value: str) -> list[int]:

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 # Every process the launcher starts inherits this variable from the test, whatever
 # its parent or session: it finds them all, even those that changed parents.
-TOKEN_VARIABLE = "PLAYDECK_TEST_LAUNCH"
+TOKEN_VARIABLE = "PLAYDECK_TEST_LAUNCH_MARKER"
 
 
 def _wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:

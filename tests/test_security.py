@@ -48,6 +48,8 @@ def test_ansible_runs_without_playdeck_s_settings_in_its_environment(
     monkeypatch.setenv(
         "PLAYDECK_DATABASE_URL", "postgresql://playdeck:db-password@db/playdeck"
     )
+    # A launcher's mark stays: its last sweep at stop finds ansible by it.
+    monkeypatch.setenv("PLAYDECK_LAUNCHER_MARKER", "launcher-7")
     job = make.job(module="shell", args="env")  # on a local-connection host
 
     run = runs.launch(job)
@@ -59,6 +61,8 @@ def test_ansible_runs_without_playdeck_s_settings_in_its_environment(
     assert "db-password" not in log
     assert "PLAYDECK_SECRET_KEY" not in log
     assert "PLAYDECK_DATABASE_URL" not in log
+    assert "PLAYDECK_LAUNCHER_MARKER=launcher-7" in log
+    assert "PLAYDECK_RUN_MARKER=" in log
 
 
 ECHO_SECRETS = """\

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.processes import MARKER_SUFFIX
 from app.runner.spec import CredentialSpec, RunSpec
 
 # The names of Playdeck's settings in the environment (see app.config).
@@ -170,10 +171,12 @@ def drop_settings(env: dict[str, str], own: Mapping[str, str]) -> None:
     ansible-runner hands ansible a copy of the worker's environment, where the
     secret key and the database and Redis URLs (with their passwords) may be set.
     A task printing its environment (`env`, the facts of a local host) would show
-    them to everyone who reads the log. The run's own variables, `own`, stay.
+    them to everyone who reads the log. The run's own variables, `own`, stay, and
+    so do the markers that find its processes again (the launcher's, say, whose
+    last sweep at its stop must still reach ansible).
     """
     for name in [name for name in env if name.startswith(SETTINGS_PREFIX)]:
-        if name not in own:
+        if name not in own and not name.endswith(MARKER_SUFFIX):
             del env[name]
 
 
