@@ -177,17 +177,20 @@ def _cancel_requested(redis: Redis, run_id: int) -> bool:
 
 def _close_log(run_id: int, outcome: Outcome, sink: EventSink) -> None:
     """End the log of a stopped run with a line saying who or what stopped it."""
+    when = utc_text(utcnow())
+    if outcome.status == RunStatus.TIMEOUT:
+        sink.note(f"Timed out: {outcome.error}, at {when}")
+    if outcome.status != RunStatus.CANCELED:
+        # Nothing to read: a run that ended by itself ends its status sooner.
+        return
     db.session.expire_all()
     run = db.session.get(Run, run_id)
-    when = utc_text(utcnow())
-    if outcome.status == RunStatus.CANCELED and run.status != RunStatus.ERROR:
+    if run.status != RunStatus.ERROR:
         # (An `error` run was ended by the reconciler, which wrote its own line.)
         by = run.canceled_by or "someone"
         if run.cancel_requested_at is not None:
             when = utc_text(run.cancel_requested_at)
         sink.note(f"Canceled by {by} at {when}")
-    elif outcome.status == RunStatus.TIMEOUT:
-        sink.note(f"Timed out: {outcome.error}, at {when}")
 
 
 def build_spec(run: Run) -> RunSpec:
