@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -93,6 +94,8 @@ HEADER = (
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    # Stopped with SIGTERM, the bench still stops the processes it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = {
         "command": " ".join(["bench/run.py", *(argv or sys.argv[1:])]),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
