@@ -14,6 +14,7 @@ start, the worker reconciles once: runs left `running` by a worker that died
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 
 import ansible_runner  # noqa: F401  (imported before forking, see above)
@@ -105,6 +106,11 @@ def main() -> None:
         # Seconds between two checks of the work-horse, each with a heartbeat.
         job_monitoring_interval=_IDLE_BEAT,
     )
+    # Everything made so far lives as long as the worker: out of the garbage
+    # collector's sight, a work-horse's first full collection does not walk
+    # (and so copy, page by page) the 90 MB it shares with the worker. Such a
+    # collection took 270 ms in a horse here, 9 ms once frozen.
+    gc.freeze()
     worker.work(burst=options.burst, logging_level="INFO")
 
 

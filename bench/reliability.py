@@ -30,12 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The tests' helpers start processes and make rows the way the tests do.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from flask_migrate import upgrade  # noqa: E402
 from rq import Worker  # noqa: E402
 
-from app import create_app, tasks  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.embedded_redis import EmbeddedRedis  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Event, Job, Run, RunStatus  # noqa: E402
 from app.models.run import TERMINAL_STATUSES  # noqa: E402
@@ -43,9 +39,9 @@ from app.queue import run_queue  # noqa: E402
 from app.runner import process  # noqa: E402
 from app.runner.spec import run_marker  # noqa: E402
 from app.services import runs  # noqa: E402
+from bench.stack import Playdeck  # noqa: E402
 
 import processes  # noqa: E402
-from factories import Factory  # noqa: E402
 
 
 @dataclass
@@ -79,32 +75,13 @@ HEADER = (
 )
 
 
-class Bench:
+class Bench(Playdeck):
     """A Playdeck of its own: Redis, database, workers and scheduler processes."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.redis = EmbeddedRedis(folder / "redis.sock").start()
-        os.environ.update(
-            PLAYDECK_INSTANCE_DIR=str(folder / "instance"),
-            PLAYDECK_REDIS_URL=self.redis.url,
-        )
-        self.settings = Settings.from_env()
-        self.app = create_app(self.settings)
-        self.context = self.app.app_context()
-        self.context.push()
-        tasks.bind_app(self.app)
-        upgrade()
-        self.make = Factory()
-        self.children: list = []
 
     def close(self) -> None:
         for child in self.children:
             processes.stop(child)
-        db.session.remove()
-        db.engine.dispose()
-        self.context.pop()
-        self.redis.stop()
+        super().close()
 
     def workers(self, count: int) -> list:
         started = [self._start(["worker.py"], f"worker{n}") for n in range(count)]

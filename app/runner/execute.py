@@ -11,7 +11,7 @@ from pathlib import Path
 
 import ansible_runner
 
-from app.runner import process
+from app.runner import process, terminal
 from app.runner.sink import EventSink
 from app.runner.spec import RunOptions, RunSpec
 from app.runner.upload import write_upload
@@ -25,6 +25,9 @@ from app.runner.workspace import (
 )
 
 log = logging.getLogger(__name__)
+
+# ansible-runner reads ansible's output faster this way: see app/runner/terminal.py.
+terminal.install()
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Playdeck's benchmarks: bench/run.py (speed), bench/reliability.py (faults)."""

@@ -1,0 +1,65 @@
+"""bench/run.py runs and writes the results BENCHMARKS.md describes.
+
+Nothing here is timed: the figures depend on the machine, and bench/run.py
+measures them. This only keeps the benchmark from breaking unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.figures import interleaved, ratio_result
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"name", "value", "unit", "baseline", "ratio", "goal", "met", "load"}
+
+
+@pytest.mark.slow
+def test_a_quick_figure_writes_one_well_formed_entry(tmp_path):
+    results = tmp_path / "results.json"
+    # The bench makes a Playdeck of its own: none of the suite's settings apply.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYDECK_")}
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--only", "sink"]
+        + ["--rounds", "1", "--results", str(results)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+    report = json.loads(results.read_text())
+    (entry,) = report["figures"]
+    assert set(entry) >= FIELDS
+    assert entry["name"] == "sink"
+    assert entry["unit"] == "events/s" and entry["value"] > 0
+    assert entry["goal"] and isinstance(entry["met"], bool)
+    assert report["machine"]["cpus"] >= 1 and report["quick"] is True
+    assert "| sink |" in done.stdout
+
+
+def test_a_ratio_compares_the_medians_with_the_goal():
+    result = ratio_result("launch", "a launch", [1.2, 1.0, 9.0], [1.0, 0.9, 1.1], 1.10)
+
+    assert (result.value, result.baseline, result.ratio) == (1.2, 1.0, 1.2)
+    assert result.goal == "<= 1.10x" and result.met is False
+    assert result.rounds == 3
+    assert ratio_result("x", "x", [1.05], [1.0], 1.10).met is True
+
+
+def test_rounds_alternate_between_the_baseline_and_the_measure():
+    calls: list[str] = []
+    samples = interleaved(
+        2, lambda: calls.append("base") or 1.0, lambda: calls.append("ours") or 2.0
+    )
+
+    assert calls == ["base", "ours", "base", "ours"]
+    assert samples == [[1.0, 1.0], [2.0, 2.0]]
