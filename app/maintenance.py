@@ -138,10 +138,10 @@ def _reconcile_running(
         reason = f"{LOST_WORKER}; the run was stopped"
     else:
         return
-    # For a work-horse on another machine, which the killing here cannot reach.
-    redis_connection().set(cancel_key(run.id), "reconciler", ex=3600)
     if end_lost_run(run.id, reason):
         done.ended.append(run.id)
+    # For a work-horse on another machine, which the killing here cannot reach.
+    redis_connection().set(cancel_key(run.id), "reconciler", ex=3600)
 
 
 def _before(moment: datetime | None, horizon: datetime) -> bool:

@@ -344,21 +344,26 @@ def end_lost_run(
 ) -> bool:
     """End a run nothing will end any more, and kill what is left of it here.
 
-    The run's processes and scratch folder on this machine go first, so that
-    none of them writes to the run after its end. With `started=False` the run
-    is ended only while still `queued`, and nothing is killed: once ended it can
-    no longer start, and should it have started meanwhile, it is not lost.
+    The status is written first, so that the run's own work-horse, seeing its
+    ansible killed or its cancel flag, cannot end it with another status in
+    between; the events it still writes after the closing note are dropped (see
+    the event sink). Then the run's processes and scratch folder on this machine
+    go, whether or not this call ended the run. With `started=False` the run is
+    ended only while still `queued`, and nothing is killed: once ended it can no
+    longer start, and should it have started meanwhile, it is not lost.
     Returns whether this call ended the run.
     """
+    status = RunStatus.CANCELED if canceled else RunStatus.ERROR
+    only_from = (
+        (RunStatus.QUEUED, RunStatus.RUNNING) if started else (RunStatus.QUEUED,)
+    )
+    ended = mark_finished(run_id, status, only_from=only_from, error=reason)
     left = 0
-    only_from: tuple[RunStatus, ...] = (RunStatus.QUEUED,)
     if started:
         left = process.kill_all(run_marker(run_id, settings().database_url))
         # The folder holds the run's credential.
         remove_scratch(settings().data_dir, run_id)
-        only_from = (RunStatus.QUEUED, RunStatus.RUNNING)
-    status = RunStatus.CANCELED if canceled else RunStatus.ERROR
-    if not mark_finished(run_id, status, only_from=only_from, error=reason):
+    if not ended:
         return False
     append_note(run_id, f"Ended {status} at {utc_text(utcnow())}: {reason}")
     log.warning(
