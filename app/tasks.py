@@ -344,20 +344,22 @@ def end_lost_run(
 ) -> bool:
     """End a run nothing will end any more, and kill what is left of it here.
 
-    The status is written first, so that the run's own work-horse, seeing its
-    ansible killed or its cancel flag, cannot end it with another status in
-    between; the events it still writes after the closing note are dropped (see
-    the event sink). Then the run's processes and scratch folder on this machine
-    go, whether or not this call ended the run. With `started=False` the run is
-    ended only while still `queued`, and nothing is killed: once ended it can no
-    longer start, and should it have started meanwhile, it is not lost.
+    The status and the log's closing line are written first, together, so that
+    the run's own work-horse, seeing its ansible killed or its cancel flag,
+    cannot end it with another status in between; the events it still writes
+    after that line are dropped (see the event sink). Then the run's processes
+    and scratch folder on this machine go, whether or not this call ended the
+    run. With `started=False` the run is ended only while still `queued`, and
+    nothing is killed: once ended it can no longer start, and should it have
+    started meanwhile, it is not lost.
     Returns whether this call ended the run.
     """
     status = RunStatus.CANCELED if canceled else RunStatus.ERROR
     only_from = (
         (RunStatus.QUEUED, RunStatus.RUNNING) if started else (RunStatus.QUEUED,)
     )
-    ended = mark_finished(run_id, status, only_from=only_from, error=reason)
+    note = f"Ended {status} at {utc_text(utcnow())}: {reason}"
+    ended = mark_finished(run_id, status, only_from, note=note, error=reason)
     left = 0
     if started:
         left = process.kill_all(run_marker(run_id, settings().database_url))
@@ -365,7 +367,6 @@ def end_lost_run(
         remove_scratch(settings().data_dir, run_id)
     if not ended:
         return False
-    append_note(run_id, f"Ended {status} at {utc_text(utcnow())}: {reason}")
     log.warning(
         "run %s ended %s: %s (%s processes killed)", run_id, status, reason, left
     )

@@ -17,6 +17,7 @@ from app.models.event import NOTE
 from app.models.run import mark_running
 from app.queue import cancel_key, heartbeat_key, redis_connection, run_queue
 from app.runner import process
+from app.runner.sink import EventSink
 from app.runner.spec import run_marker
 from app.services import runs
 
@@ -88,6 +89,27 @@ def test_a_silent_running_run_ends_error_and_is_told_to_stop(make):
     assert last.type == NOTE
     assert last.stdout.startswith("Ended error at ")
     assert last.stdout.endswith(run.error)
+
+
+def test_what_a_lost_run_s_work_horse_writes_after_its_end_stays_out(make):
+    run = _running(make)
+    # The run's work-horse, which has stored two lines and holds a third.
+    sink = EventSink(run.id, batch_size=100, batch_seconds=60)
+    for text in ("one", "two"):
+        sink.handle({"event": "verbose", "stdout": text})
+    sink.flush()
+    sink.handle({"event": "verbose", "stdout": "three"})
+
+    assert reconcile_once().ended == [run.id]
+    sink.flush()
+    sink.handle({"event": "verbose", "stdout": "four"})
+    sink.flush()
+
+    lines = db.session.query(Event).filter_by(run_id=run.id).order_by(Event.seq)
+    assert [line.stdout for line in lines][:2] == ["one", "two"]
+    assert lines.count() == 3, "the horse's late lines are dropped"
+    assert _last_line(run).type == NOTE
+    assert _refreshed(run).status == RunStatus.ERROR
 
 
 def test_a_running_run_with_a_heartbeat_is_left_alone(make):

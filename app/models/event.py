@@ -88,6 +88,20 @@ NOTE = "playdeck_note"
 FILE_DIFF = "runner_on_file_diff"
 
 
+def note_insert(run_id: int, text: str):
+    """The statement that adds a line of Playdeck's own after the last line of a
+    run's log. It fails on the (run, sequence) key when another process added a
+    line at the same moment: run it again then."""
+    next_seq = (
+        select(func.coalesce(func.max(Event.seq), 0) + 1)
+        .where(Event.run_id == run_id)
+        .scalar_subquery()
+    )
+    return insert(Event).values(
+        run_id=run_id, seq=next_seq, type=NOTE, stdout=text, created_at=utcnow()
+    )
+
+
 def append_note(run_id: int, text: str) -> None:
     """Add a line of Playdeck's own after the last line of a run's log.
 
@@ -95,22 +109,9 @@ def append_note(run_id: int, text: str) -> None:
     events itself. Two notes at once may pick the same number; the second then
     tries again with the next one.
     """
-    next_seq = (
-        select(func.coalesce(func.max(Event.seq), 0) + 1)
-        .where(Event.run_id == run_id)
-        .scalar_subquery()
-    )
     for attempt in range(3):
         try:
-            db.session.execute(
-                insert(Event).values(
-                    run_id=run_id,
-                    seq=next_seq,
-                    type=NOTE,
-                    stdout=text,
-                    created_at=utcnow(),
-                )
-            )
+            db.session.execute(note_insert(run_id, text))
             db.session.commit()
             return
         except IntegrityError:

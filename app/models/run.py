@@ -16,9 +16,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.event import note_insert
 from app.models.job import Job
 from app.models.run_host import STAT_KEYS, record_host_results
 from app.models.timeutil import utcnow
@@ -172,6 +174,7 @@ def mark_finished(
     run_id: int,
     status: RunStatus,
     only_from: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING),
+    note: str | None = None,
     **fields: Any,
 ) -> bool:
     """Write a terminal status unless the run already has one: the first one wins.
@@ -179,19 +182,42 @@ def mark_finished(
     `only_from` narrows the statuses the run may be leaving; `fields` may set `rc`,
     `stats` and `error`. Returns whether this call wrote. The run's per-host
     results go into its hosts' history in the same transaction, and its secret
-    parameter values go: nothing needs them once it has ended.
+    parameter values go: nothing needs them once it has ended. So does `note`, a
+    line closing the log, for runs whose own work-horse does not close it: whoever
+    sees the run ended sees the whole log (the run page stops polling then).
     """
     assert status.terminal, status
+    attempts = 3
+    while True:
+        try:
+            wrote = _finish(run_id, status, only_from, fields)
+            if wrote and note is not None:
+                db.session.execute(note_insert(run_id, note))
+            db.session.commit()
+            return wrote
+        except IntegrityError:
+            # The note met a line the run's work-horse added at the same moment.
+            db.session.rollback()
+            attempts -= 1
+            if not attempts:
+                raise
+
+
+def _finish(
+    run_id: int,
+    status: RunStatus,
+    only_from: tuple[RunStatus, ...],
+    fields: dict[str, Any],
+) -> bool:
     result = db.session.execute(
         update(Run)
         .where(Run.id == run_id, Run.status.in_(only_from))
         .values(status=status, finished_at=utcnow(), secrets=None, **fields)
     )
-    wrote = result.rowcount == 1
-    if wrote:
-        job_id, stats, finished_at = db.session.execute(
-            select(Run.job_id, Run.stats, Run.finished_at).where(Run.id == run_id)
-        ).one()
-        record_host_results(run_id, job_id, status, stats, finished_at)
-    db.session.commit()
-    return wrote
+    if result.rowcount != 1:
+        return False
+    job_id, stats, finished_at = db.session.execute(
+        select(Run.job_id, Run.stats, Run.finished_at).where(Run.id == run_id)
+    ).one()
+    record_host_results(run_id, job_id, status, stats, finished_at)
+    return True

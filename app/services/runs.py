@@ -17,7 +17,7 @@ from app.crypto import encrypt
 from app.extensions import db
 from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
-from app.models.event import FILE_DIFF, append_note
+from app.models.event import FILE_DIFF
 from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
@@ -324,11 +324,11 @@ def cancel(run: Run, by: str = "someone") -> bool:
         run.id,
         RunStatus.CANCELED,
         only_from=(RunStatus.QUEUED,),
+        note=f"Canceled by {by} at {utc_text(now)}",
         error="canceled before it started",
         canceled_by=by,
         cancel_requested_at=now,
     ):
-        append_note(run.id, f"Canceled by {by} at {utc_text(now)}")
         log.info("run %s canceled by %s before it started", run.id, by)
         _take_off_the_queue(run)
     else:
