@@ -25,6 +25,7 @@ _TASK_START = f"type IN {TASK_STARTS!r}"
 # Queries repeat the index's own predicate, as literal SQL: SQLite uses a partial
 # index only when the query's WHERE holds the same terms, not bound parameters.
 IS_TASK_START = text(_TASK_START)
+HAS_RESULT = text("result IS NOT NULL")
 
 
 class Event(db.Model):
@@ -50,8 +51,8 @@ class Event(db.Model):
             "task_seq",
             "host",
             "seq",
-            sqlite_where=text("result IS NOT NULL"),
-            postgresql_where=text("result IS NOT NULL"),
+            sqlite_where=HAS_RESULT,
+            postgresql_where=HAS_RESULT,
         ),
     )
 

