@@ -1,6 +1,6 @@
 """Measure Playdeck's speed against bare ansible, and check each figure's goal.
 
-    .venv/bin/python bench/run.py                  # every figure, about 25 min
+    .venv/bin/python bench/run.py                  # every figure, 8 to 25 min
     .venv/bin/python bench/run.py --quick          # fewer rounds, under 5 min
     .venv/bin/python bench/run.py --only start page
 

@@ -63,3 +63,30 @@ def test_rounds_alternate_between_the_baseline_and_the_measure():
 
     assert calls == ["base", "ours", "base", "ours"]
     assert samples == [[1.0, 1.0], [2.0, 2.0]]
+
+
+@pytest.mark.slow
+def test_the_phases_of_a_launch_are_printed_and_add_up():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYDECK_")}
+    done = subprocess.run(
+        [sys.executable, "bench/phases.py", "--launches", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+
+    lines = [line.split("ms", 1) for line in done.stdout.splitlines()[1:]]
+    phases = {what.strip(): float(ms) for ms, what in lines}
+    assert list(phases) == [
+        "the API answers the launch",
+        "then the work-horse marks the run running",
+        "then ansible runs until the status is written",
+        "then the bench sees the status",
+    ]
+    # (The work-horse may mark the run running before the API's answer arrives.)
+    assert phases["the API answers the launch"] > 0
+    assert phases["then ansible runs until the status is written"] > 100
+    assert phases["then the bench sees the status"] >= 0
