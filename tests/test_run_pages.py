@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from app import tasks
 from app.extensions import db
-from app.models import Run, RunStatus
+from app.models import Run, RunStatus, utcnow
+from app.models.event import append_note
 from app.models.run import mark_finished, mark_running
 from app.runner.sink import EventSink
+from app.services import runs as run_service
 
 HX = {"HX-Request": "true"}
 CURSOR = re.compile(r'data-cursor="(\d+)"')
@@ -87,6 +91,47 @@ def test_polling_stops_with_286_once_the_run_ended_and_all_is_delivered(client, 
     body = response.get_data(as_text=True)
     assert 'data-status="successful"' in body
     assert "hx-trigger" not in body
+
+
+def test_a_run_its_worker_s_shutdown_canceled_is_polled_until_its_last_line(
+    client, make
+):
+    run = _run_with_events(make, 3)
+    _, _, cursor = _poll(client, run, 0)
+
+    # The worker, told to stop, ends the run before its work-horse has stopped.
+    tasks.stop_for_shutdown(run.id)
+    db.session.expire_all()
+    assert _poll(client, run, cursor) == (200, [], 3)
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert 'data-status="canceled"' in page and "hx-get" in _poller(page)
+
+    # The work-horse stops ansible: its last lines, then its closing line.
+    _emit(run, 2, start=3)
+    append_note(run.id, "Canceled by worker shutdown at 2026-12-04 06:40:00 UTC")
+    status, seqs, cursor = _poll(client, run, cursor)
+    assert (status, seqs) == (200, [4, 5, 6])
+    assert _poll(client, run, cursor)[0] == 286
+    page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert 'data-done="true"' in _poller(page)
+
+
+def test_a_shutdown_run_whose_closing_line_never_comes_stops_being_polled(client, make):
+    run = _run_with_events(make, 3)
+    tasks.stop_for_shutdown(run.id)
+    db.session.expire_all()
+    assert _poll(client, run, 3)[0] == 200
+
+    # Its work-horse was killed with the worker: the reconciler has nothing to
+    # end, and the page stops asking after a while.
+    late = utcnow() - timedelta(seconds=run_service.CLOSING_SECONDS + 1)
+    db.session.query(Run).filter_by(id=run.id).update({"finished_at": late})
+    db.session.commit()
+    assert _poll(client, run, 3)[0] == 286
+
+
+def _poller(page: str) -> str:
+    return re.search(r'<div id="log-poller"[^>]*>', page).group(0)
 
 
 def test_a_large_backlog_comes_in_pages_that_ask_again_at_once(client, make):

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -17,7 +18,7 @@ from app.crypto import encrypt
 from app.extensions import db
 from app.models import Event, Firing, Job, Run, RunStatus, RunTrigger
 from app.models.audit import AuditAction
-from app.models.event import FILE_DIFF, HAS_RESULT
+from app.models.event import FILE_DIFF, HAS_RESULT, NOTE
 from app.models.run import mark_finished
 from app.models.timeutil import utc_text, utcnow
 from app.models.user import User
@@ -494,6 +495,33 @@ def has_events_after(run_id: int, after: int, host: str | None = None) -> bool:
         )
         is not None
     )
+
+
+# Seconds at most that a page goes on polling a run its worker's shutdown
+# canceled, for the lines the run's work-horse writes after the run has ended.
+CLOSING_SECONDS = 30
+
+
+def log_closing(run: Run) -> bool:
+    """Whether lines may still come to the log of a run that has ended.
+
+    Every run's log is complete once the run has ended but one: a run canceled
+    by its worker's shutdown is ended at once, as the worker may be killed
+    seconds later, and its work-horse only then stops ansible and adds the last
+    lines and the closing one. Until that line is there, or for
+    `CLOSING_SECONDS` at most, its pages go on polling.
+    """
+    if run.canceled_by != tasks.SHUTDOWN or run.finished_at is None:
+        return False
+    if utcnow() - run.finished_at > timedelta(seconds=CLOSING_SECONDS):
+        return False
+    last = db.session.scalar(
+        select(Event.type)
+        .where(Event.run_id == run.id)
+        .order_by(Event.seq.desc())
+        .limit(1)
+    )
+    return last != NOTE
 
 
 def last_seq(run_id: int) -> int:

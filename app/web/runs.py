@@ -121,6 +121,7 @@ def show(run_id: int):
         cursor=cursor,
         earlier=events[0].seq if events and events[0].seq > 1 else None,
         later=later,
+        closing=run_service.log_closing(run),
         at=at,
         host=host,
         hosts=sorted(run.stats or {}),
@@ -145,8 +146,9 @@ def log(run_id: int):
     host = _host_filter()
 
     # Read the status before the events: once a run is terminal every event of it
-    # is stored, so a terminal run with nothing after the cursor is complete.
-    terminal = run.state.terminal
+    # is stored (bar one case, `log_closing`), so a terminal run with nothing
+    # after the cursor is complete.
+    terminal = run.state.terminal and not run_service.log_closing(run)
     events = run_service.events_after(run.id, after, POLL_LIMIT, host)
     cursor = events[-1].seq if events else after
     done = terminal and not events
