@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from app import tasks
 from app.extensions import db
 from app.models import AuditEntry, Credential, Run, RunStatus
+from app.models.event import append_note
+from app.models.run import mark_running
 from app.services import runs as run_service
 
 from factories import PING_PLAYBOOK, Factory
@@ -436,6 +439,20 @@ def test_follow_a_run_through_its_events_then_cancel_another(api, make, run_work
     assert [(e["object_id"], e["user"], e["via"]) for e in trail] == [
         (second["id"], "robot", "api")
     ]
+
+
+def test_a_run_its_worker_s_shutdown_ended_is_done_once_its_last_line_is_in(api, make):
+    run = run_service.launch(make.job())
+    assert mark_running(run.id)
+    # The worker ends the run before its work-horse writes the closing line.
+    tasks.stop_for_shutdown(run.id)
+    db.session.expire_all()
+
+    page = api.get(f"/runs/{run.id}/events?after=0").get_json()
+    assert page == {"events": [], "next": 0, "done": False}
+    append_note(run.id, "Canceled by worker shutdown at 2026-12-04 06:40:00 UTC")
+    page = api.get(f"/runs/{run.id}/events?after=0").get_json()
+    assert [event["seq"] for event in page["events"]] == [1] and page["done"]
 
 
 def test_runs_newest_first_filtered_by_status_and_job(api, make):

@@ -212,8 +212,9 @@ def run_events(run_id: int):
     assert after is not None and limit is not None
 
     # The status before the events: once a run is terminal every event of it is
-    # stored, so a short page of a terminal run is its end.
-    terminal = run.state.terminal
+    # stored (bar one case, `log_closing`), so a short page of a terminal run is
+    # its end.
+    terminal = run.state.terminal and not run_service.log_closing(run)
     events = run_service.events_after(run.id, after, limit)
     return jsonify(
         {
