@@ -10,7 +10,9 @@ task is one step down the index, however many there are).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ForeignKey, Index, String, Text, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models.timeutil import utcnow
+
+T = TypeVar("T")
 
 # The events that start a task, once for all the hosts of a play; handlers too.
 TASK_STARTS = ("playbook_on_task_start", "playbook_on_handler_task_start")
@@ -92,7 +96,7 @@ FILE_DIFF = "runner_on_file_diff"
 def note_insert(run_id: int, text: str):
     """The statement that adds a line of Playdeck's own after the last line of a
     run's log. It fails on the (run, sequence) key when another process added a
-    line at the same moment: run it again then."""
+    line at the same moment (see `commit_retrying`)."""
     next_seq = (
         select(func.coalesce(func.max(Event.seq), 0) + 1)
         .where(Event.run_id == run_id)
@@ -103,19 +107,27 @@ def note_insert(run_id: int, text: str):
     )
 
 
+def commit_retrying(write: Callable[[], T]) -> T:
+    """Run `write` and commit what it did; run it again, three times in all,
+    when a line of Playdeck's own it added (`note_insert`) met one another
+    process added at the same moment: the next try takes the next number."""
+    attempts = 3
+    while True:
+        try:
+            done = write()
+            db.session.commit()
+            return done
+        except IntegrityError:
+            db.session.rollback()
+            attempts -= 1
+            if not attempts:
+                raise
+
+
 def append_note(run_id: int, text: str) -> None:
     """Add a line of Playdeck's own after the last line of a run's log.
 
     Only for runs no process writes events to any more: the event sink numbers its
-    events itself. Two notes at once may pick the same number; the second then
-    tries again with the next one.
+    events itself.
     """
-    for attempt in range(3):
-        try:
-            db.session.execute(note_insert(run_id, text))
-            db.session.commit()
-            return
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
-                raise
+    commit_retrying(lambda: db.session.execute(note_insert(run_id, text)))

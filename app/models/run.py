@@ -16,11 +16,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.event import note_insert
+from app.models.event import commit_retrying, note_insert
 from app.models.job import Job
 from app.models.run_host import STAT_KEYS, record_host_results
 from app.models.timeutil import utcnow
@@ -187,20 +186,14 @@ def mark_finished(
     sees the run ended sees the whole log (the run page stops polling then).
     """
     assert status.terminal, status
-    attempts = 3
-    while True:
-        try:
-            wrote = _finish(run_id, status, only_from, fields)
-            if wrote and note is not None:
-                db.session.execute(note_insert(run_id, note))
-            db.session.commit()
-            return wrote
-        except IntegrityError:
-            # The note met a line the run's work-horse added at the same moment.
-            db.session.rollback()
-            attempts -= 1
-            if not attempts:
-                raise
+
+    def write() -> bool:
+        wrote = _finish(run_id, status, only_from, fields)
+        if wrote and note is not None:
+            db.session.execute(note_insert(run_id, note))
+        return wrote
+
+    return commit_retrying(write)
 
 
 def _finish(
