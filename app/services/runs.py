@@ -470,17 +470,15 @@ def events_before(
     last ones), in order; with `host`, only that host's.
     """
     query = _events(run_id, host)
-    if before is None and not host:
-        before = last_seq(run_id) + 1
+    if not host:
+        # A run's sequence has no gaps: its last lines are a range of the key,
+        # which the database reads as such whatever it believes about the run's
+        # size. PostgreSQL, whose statistics had not yet seen a run of 1,000,000
+        # lines, sorted all of them to find the last 2,000 (370 ms, not 0.4 ms).
+        before = before if before is not None else last_seq(run_id) + 1
+        query = query.where(Event.seq >= before - limit)
     if before is not None:
         query = query.where(Event.seq < before)
-        if not host:
-            # A run's sequence has no gaps: its last lines are a range of the
-            # key, which the database reads as such whatever it believes about
-            # the run's size. PostgreSQL, whose statistics had not yet seen a
-            # run of 1,000,000 lines, sorted all of them to find the last 2,000
-            # (370 ms instead of 0.4 ms).
-            query = query.where(Event.seq >= before - limit)
     rows = db.session.execute(query.order_by(Event.seq.desc()).limit(limit))
     return list(reversed(list(rows)))
 
