@@ -211,16 +211,15 @@ def run_events(run_id: int):
     limit = query_int("limit", EVENTS, 1, MAX_EVENTS)
     assert after is not None and limit is not None
 
-    # The status before the events: once a run is terminal every event of it is
-    # stored (bar one case, `log_closing`), so a short page of a terminal run is
+    # The status before the events: once the log is complete, a short page is
     # its end.
-    terminal = run.state.terminal and not run_service.log_closing(run)
+    complete = run_service.log_complete(run)
     events = run_service.events_after(run.id, after, limit)
     return jsonify(
         {
             "events": [event_json(event) for event in events],
             "next": events[-1].seq if events else after,
-            "done": terminal and len(events) < limit,
+            "done": complete and len(events) < limit,
         }
     )
 

@@ -500,26 +500,29 @@ def has_events_after(run_id: int, after: int, host: str | None = None) -> bool:
 CLOSING_SECONDS = 30
 
 
-def log_closing(run: Run) -> bool:
-    """Whether lines may still come to the log of a run that has ended.
+def log_complete(run: Run) -> bool:
+    """Whether every line of the run's log is stored: the run has ended, and its
+    log with it.
 
-    Every run's log is complete once the run has ended but one: a run canceled
-    by its worker's shutdown is ended at once, as the worker may be killed
-    seconds later, and its work-horse only then stops ansible and adds the last
-    lines and the closing one. Until that line is there, or for
+    A run's log is complete once the run has ended but in one case: a run
+    canceled by its worker's shutdown is ended at once, as the worker may be
+    killed seconds later, and its work-horse only then stops ansible and adds
+    the last lines and the closing one. Until that line is there, or for
     `CLOSING_SECONDS` at most, its pages go on polling.
     """
+    if not run.state.terminal:
+        return False
     if run.canceled_by != tasks.SHUTDOWN or run.finished_at is None:
-        return False
+        return True
     if utcnow() - run.finished_at > timedelta(seconds=CLOSING_SECONDS):
-        return False
+        return True
     last = db.session.scalar(
         select(Event.type)
         .where(Event.run_id == run.id)
         .order_by(Event.seq.desc())
         .limit(1)
     )
-    return last != NOTE
+    return last == NOTE
 
 
 def last_seq(run_id: int) -> int:

@@ -121,7 +121,7 @@ def show(run_id: int):
         cursor=cursor,
         earlier=events[0].seq if events and events[0].seq > 1 else None,
         later=later,
-        closing=run_service.log_closing(run),
+        complete=run_service.log_complete(run),
         at=at,
         host=host,
         hosts=sorted(run.stats or {}),
@@ -145,13 +145,12 @@ def log(run_id: int):
     after = max(request.args.get("after", 0, type=int), 0)
     host = _host_filter()
 
-    # Read the status before the events: once a run is terminal every event of it
-    # is stored (bar one case, `log_closing`), so a terminal run with nothing
-    # after the cursor is complete.
-    terminal = run.state.terminal and not run_service.log_closing(run)
+    # Read the status before the events: once the log is complete, nothing after
+    # the cursor means the page has it all.
+    complete = run_service.log_complete(run)
     events = run_service.events_after(run.id, after, POLL_LIMIT, host)
     cursor = events[-1].seq if events else after
-    done = terminal and not events
+    done = complete and not events
     # The grid changes only with a task's start or a host's result (any host's:
     # a page filtered by host still shows every host's grid).
     grid = None
@@ -225,7 +224,7 @@ def later(run_id: int):
         host=host,
         cursor=cursor,
         later=run_service.has_events_after(run.id, cursor, host),
-        done=run.state.terminal,
+        done=run_service.log_complete(run),
         more=False,
     )
 
