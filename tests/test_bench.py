@@ -20,21 +20,27 @@ ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"name", "value", "unit", "baseline", "ratio", "goal", "met", "load"}
 
 
-@pytest.mark.slow
-def test_a_quick_figure_writes_one_well_formed_entry(tmp_path):
-    results = tmp_path / "results.json"
+def _bench(*arguments: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """A bench script, run as a person runs it; it must succeed."""
     # The bench makes a Playdeck of its own: none of the suite's settings apply.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYDECK_")}
     done = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--only", "sink"]
-        + ["--rounds", "1", "--results", str(results)],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.slow
+def test_a_quick_figure_writes_one_well_formed_entry(tmp_path):
+    results = tmp_path / "results.json"
+    quick = ["--quick", "--only", "sink", "--rounds", "1"]
+    done = _bench("bench/run.py", *quick, "--results", str(results), timeout=120)
 
     report = json.loads(results.read_text())
     (entry,) = report["figures"]
@@ -67,16 +73,7 @@ def test_rounds_alternate_between_the_baseline_and_the_measure():
 
 @pytest.mark.slow
 def test_the_phases_of_a_launch_are_printed_and_add_up():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYDECK_")}
-    done = subprocess.run(
-        [sys.executable, "bench/phases.py", "--launches", "1"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _bench("bench/phases.py", "--launches", "1", timeout=180)
 
     lines = [line.split("ms", 1) for line in done.stdout.splitlines()[1:]]
     phases = {what.strip(): float(ms) for ms, what in lines}

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Event, Run, RunStatus, utcnow
 from app.models.run import mark_finished, mark_running
 
-from factories import PASSWORD
+from factories import PASSWORD, PING_PLAYBOOK
 from helpers import screenshot
 
 pytestmark = pytest.mark.slow
@@ -23,19 +23,16 @@ pytestmark = pytest.mark.slow
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
-PLAYBOOK = """\
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: say hello
-      ansible.builtin.debug:
-        msg: hello from {{ inventory_hostname }}
+PLAYBOOK = (
+    PING_PLAYBOOK
+    + """\
     - name: take a while
       ansible.builtin.command: sleep 2
     - name: say goodbye
       ansible.builtin.debug:
         msg: goodbye
 """
+)
 
 
 def _log_in(page, username: str) -> None:
